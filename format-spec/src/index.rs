@@ -1,0 +1,79 @@
+//! Index files: SPEC.md § [Index files](../../SPEC.md#index-files).
+//!
+//! An index file says which pack holds which blob, at which offset and in which encoding.
+//! It may name older index files it supersedes (written by `repair index` and prune).
+//! Everything in it can be rebuilt from pack headers.
+
+use crate::blob::{BlobKind, Encoding};
+use crate::decode::check_version;
+use crate::error::DecodeError;
+use crate::id::{BlobId, IndexId, PackId};
+use serde::{Deserialize, Serialize};
+
+/// Current structure version.
+pub const VERSION: u32 = 1;
+
+/// One index file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexFile {
+    /// Structure version (1).
+    pub v: u32,
+    /// Index files this one replaces; readers ignore those.
+    #[serde(default)]
+    pub supersedes: Vec<IndexId>,
+    /// The packs this file describes.
+    pub packs: Vec<IndexPack>,
+}
+
+/// A pack and its blobs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexPack {
+    /// The pack's ID (its file name).
+    pub id: PackId,
+    /// The pack file's size in bytes.
+    pub size: u64,
+    /// Its blobs, as in its header.
+    pub blobs: Vec<IndexBlob>,
+}
+
+/// Where one blob lives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexBlob {
+    /// Blob ID.
+    pub id: BlobId,
+    /// Blob kind.
+    pub kind: BlobKind,
+    /// Encoding.
+    pub enc: Encoding,
+    /// Offset in the pack.
+    pub off: u32,
+    /// Sealed length.
+    pub len: u32,
+    /// Plaintext length.
+    pub raw: u32,
+    /// Bases of a delta.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bases: Vec<BlobId>,
+}
+
+impl IndexFile {
+    /// Checks the version and that every entry lies inside its pack.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        check_version("index", self.v, VERSION)?;
+        for p in &self.packs {
+            for b in &p.blobs {
+                if u64::from(b.off) + u64::from(b.len) > p.size {
+                    return Err(DecodeError::Invalid {
+                        what: "index entry",
+                        reason: format!(
+                            "blob {} lies past the end of pack {}",
+                            b.id.short(),
+                            p.id.short()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
