@@ -1,0 +1,75 @@
+//! One verb per file; each exposes `Args` and `run(global, args) -> exit code`.
+
+pub mod backup;
+pub mod cat;
+pub mod dump;
+pub mod init;
+pub mod key;
+pub mod ls;
+pub mod restore;
+pub mod snapshots;
+pub mod unlock;
+
+use crate::password;
+use crate::Global;
+use anyhow::{Context, Result};
+use std::sync::Arc;
+use strata_repo::backend::local::LocalBackend;
+use strata_repo::backend::Backend;
+use strata_repo::repository::Repository;
+
+/// The backend named by `--repo`.
+pub fn backend(g: &Global) -> Result<Arc<dyn Backend>> {
+    let loc = g
+        .repo
+        .as_deref()
+        .context("no repository: use -r/--repo or set STRATA_REPOSITORY")?;
+    if loc.starts_with("s3://") {
+        anyhow::bail!("S3 repositories are not supported by this build yet: {loc}");
+    }
+    Ok(Arc::new(LocalBackend::new(loc)))
+}
+
+/// The passphrase sources from the global options and the environment.
+pub fn password_sources(g: &Global) -> password::Sources {
+    password::Sources {
+        env: std::env::var("STRATA_PASSWORD").ok(),
+        file: g.password_file.clone(),
+        command: g.password_command.clone(),
+    }
+}
+
+/// Opens the repository: exit 10 if missing, 12 on a wrong passphrase.
+pub fn open(g: &Global) -> Result<Arc<Repository>> {
+    let backend = backend(g)?;
+    if !Repository::exists(backend.as_ref())? {
+        return Err(strata_repo::Error::NoRepository {
+            location: backend.location(),
+        }
+        .into());
+    }
+    let pw = password::read(&password_sources(g), "repository passphrase", false)?;
+    Ok(Arc::new(Repository::open(backend, &pw)?))
+}
+
+/// Argon2id cost flags for commands that create key files.
+#[derive(clap::Args, Debug, Clone)]
+pub struct KdfArgs {
+    /// Argon2id memory in MiB for the new key (floor 16).
+    #[arg(long, default_value_t = 256)]
+    pub kdf_memory_mib: u32,
+    /// Argon2id passes for the new key (floor 2).
+    #[arg(long, default_value_t = 3)]
+    pub kdf_iterations: u32,
+}
+
+impl KdfArgs {
+    /// As format parameters.
+    pub fn params(&self) -> format_spec::keyfile::Argon2Params {
+        format_spec::keyfile::Argon2Params {
+            m_kib: self.kdf_memory_mib.saturating_mul(1024),
+            t: self.kdf_iterations,
+            p: 1,
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! `strata`: parse → run → map the error to an exit code (README.md § Exit codes).
+
+mod cmd;
+mod exit_code;
+mod output;
+mod password;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// Options every command takes (CLI.md § Global).
+#[derive(clap::Args, Debug, Clone)]
+pub struct Global {
+    /// Repository location (a local directory).
+    #[arg(short = 'r', long = "repo", env = "STRATA_REPOSITORY", global = true)]
+    pub repo: Option<String>,
+    /// Read the passphrase from the first line of this file.
+    #[arg(long, env = "STRATA_PASSWORD_FILE", global = true)]
+    pub password_file: Option<String>,
+    /// Read the passphrase from this command's output.
+    #[arg(long, env = "STRATA_PASSWORD_COMMAND", global = true)]
+    pub password_command: Option<String>,
+    /// One JSON document on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress, fewer messages.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "strata",
+    version,
+    about = "Encrypted, deduplicating backups for databases and files"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a repository.
+    Init(cmd::init::Args),
+    /// Back up files, standard input or a command's output.
+    Backup(cmd::backup::Args),
+    /// List snapshots.
+    Snapshots(cmd::snapshots::Args),
+    /// List the entries of a snapshot.
+    Ls(cmd::ls::Args),
+    /// Restore a snapshot into a directory.
+    Restore(cmd::restore::Args),
+    /// Write one file of a snapshot to stdout.
+    Dump(cmd::dump::Args),
+    /// Manage key files (passphrases).
+    #[command(subcommand)]
+    Key(cmd::key::KeyCommand),
+    /// Print a decrypted repository object as JSON (debugging).
+    #[command(subcommand)]
+    Cat(cmd::cat::CatCommand),
+    /// Remove stale locks.
+    Unlock(cmd::unlock::Args),
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let g = &cli.global;
+    let result = match &cli.command {
+        Command::Init(a) => cmd::init::run(g, a),
+        Command::Backup(a) => cmd::backup::run(g, a),
+        Command::Snapshots(a) => cmd::snapshots::run(g, a),
+        Command::Ls(a) => cmd::ls::run(g, a),
+        Command::Restore(a) => cmd::restore::run(g, a),
+        Command::Dump(a) => cmd::dump::run(g, a),
+        Command::Key(a) => cmd::key::run(g, a),
+        Command::Cat(a) => cmd::cat::run(g, a),
+        Command::Unlock(a) => cmd::unlock::run(g, a),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("strata: {e:#}");
+            std::process::exit(exit_code::for_error(&e));
+        }
+    }
+}

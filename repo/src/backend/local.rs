@@ -1,0 +1,194 @@
+//! The local-directory backend: SPEC.md § [Repository layout](../../SPEC.md#repository-layout).
+//!
+//! Writes go to `.tmp-<random>` in the target directory, are fsynced, renamed into place,
+//! and the directory is fsynced, so a crash leaves either the whole file or none (plus a
+//! temporary file that nothing references).
+
+use super::{Backend, FileType};
+use rand::Rng;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// A repository in a local directory.
+pub struct LocalBackend {
+    root: PathBuf,
+}
+
+impl LocalBackend {
+    /// A backend rooted at `root` (which need not exist yet).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    fn path(&self, t: FileType, name: &str) -> io::Result<PathBuf> {
+        check_name(name)?;
+        Ok(match t {
+            FileType::Config => self.root.join("config"),
+            FileType::Pack => {
+                let prefix = name.get(..2).ok_or_else(|| invalid(name))?;
+                self.root.join("data").join(prefix).join(name)
+            }
+            _ => self.root.join(t.dir()).join(name),
+        })
+    }
+}
+
+fn invalid(name: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("invalid repository file name {name:?}"),
+    )
+}
+
+/// Names are hex IDs (or `config`); anything else could escape the repository.
+fn check_name(name: &str) -> io::Result<()> {
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(invalid(name));
+    }
+    Ok(())
+}
+
+fn fsync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl Backend for LocalBackend {
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn create(&self) -> io::Result<()> {
+        fs::create_dir_all(&self.root)?;
+        for d in ["keys", "data", "index", "snapshots", "locks"] {
+            fs::create_dir_all(self.root.join(d))?;
+        }
+        for i in 0..=255u8 {
+            fs::create_dir_all(self.root.join("data").join(format!("{i:02x}")))?;
+        }
+        fsync_dir(&self.root)
+    }
+
+    fn write(&self, t: FileType, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let path = self.path(t, name)?;
+        let dir = path.parent().ok_or_else(|| invalid(name))?;
+        fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(".tmp-{:016x}", rand::thread_rng().gen::<u64>()));
+        let result = (|| {
+            let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            drop(f);
+            // Never replace an existing file: content-named files are immutable.
+            if t != FileType::Config && path.exists() {
+                fs::remove_file(&tmp)?;
+                return Ok(());
+            }
+            fs::rename(&tmp, &path)?;
+            fsync_dir(dir)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    fn read(&self, t: FileType, name: &str, max: u64) -> io::Result<Vec<u8>> {
+        let f = File::open(self.path(t, name)?)?;
+        let len = f.metadata()?.len();
+        if len > max {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{len} bytes exceeds the limit of {max}"),
+            ));
+        }
+        let mut out = Vec::with_capacity(len as usize);
+        f.take(max + 1).read_to_end(&mut out)?;
+        if out.len() as u64 > max {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("grew past the limit of {max}"),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn read_range(&self, t: FileType, name: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let f = File::open(self.path(t, name)?)?;
+        let size = f.metadata()?.len();
+        if offset.checked_add(len as u64).is_none_or(|end| end > size) {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("range {offset}+{len} past the end ({size} bytes)"),
+            ));
+        }
+        let mut out = vec![0u8; len];
+        f.read_exact_at(&mut out, offset)?;
+        Ok(out)
+    }
+
+    fn size(&self, t: FileType, name: &str) -> io::Result<u64> {
+        Ok(fs::metadata(self.path(t, name)?)?.len())
+    }
+
+    fn list(&self, t: FileType) -> io::Result<Vec<(String, u64)>> {
+        let mut out = Vec::new();
+        let dirs: Vec<PathBuf> = match t {
+            FileType::Config => return Ok(vec![]),
+            FileType::Pack => {
+                let mut v = Vec::new();
+                for e in fs::read_dir(self.root.join("data"))? {
+                    let e = e?;
+                    if e.file_type()?.is_dir() {
+                        v.push(e.path());
+                    }
+                }
+                v
+            }
+            _ => vec![self.root.join(t.dir())],
+        };
+        for d in dirs {
+            for e in fs::read_dir(d)? {
+                let e = e?;
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(".tmp-") || check_name(&name).is_err() {
+                    continue;
+                }
+                let md = e.metadata()?;
+                if md.is_file() {
+                    out.push((name, md.len()));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn remove(&self, t: FileType, name: &str) -> io::Result<()> {
+        let path = self.path(t, name)?;
+        fs::remove_file(&path)?;
+        if let Some(dir) = path.parent() {
+            fsync_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    fn exists(&self, t: FileType, name: &str) -> io::Result<bool> {
+        match fs::symlink_metadata(self.path(t, name)?) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn local_backend_passes_the_conformance_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = super::LocalBackend::new(dir.path().join("repo"));
+        crate::backend::conformance::run(&b);
+    }
+}

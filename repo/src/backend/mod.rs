@@ -1,0 +1,76 @@
+//! Storage backends: SPEC.md § [Repository layout](../../SPEC.md#repository-layout).
+//!
+//! A backend stores named immutable files by type. The engine never modifies a file; it
+//! writes new ones and, in prune, deletes old ones. `local` is the embedded default.
+
+pub mod local;
+
+use std::io;
+
+/// Kinds of repository files and their directories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileType {
+    /// `config`.
+    Config,
+    /// `keys/`.
+    Key,
+    /// `data/<2 hex>/`.
+    Pack,
+    /// `index/`.
+    Index,
+    /// `snapshots/`.
+    Snapshot,
+    /// `locks/`.
+    Lock,
+}
+
+impl FileType {
+    /// The directory of this type, relative to the repository root.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Self::Config => "",
+            Self::Key => "keys",
+            Self::Pack => "data",
+            Self::Index => "index",
+            Self::Snapshot => "snapshots",
+            Self::Lock => "locks",
+        }
+    }
+
+    /// Human name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Config => "config",
+            Self::Key => "key file",
+            Self::Pack => "pack",
+            Self::Index => "index",
+            Self::Snapshot => "snapshot",
+            Self::Lock => "lock",
+        }
+    }
+}
+
+/// A place that stores repository files.
+pub trait Backend: Send + Sync {
+    /// Where, for messages.
+    fn location(&self) -> String;
+    /// Creates the directory structure of a new repository.
+    fn create(&self) -> io::Result<()>;
+    /// Writes a new file durably (all or nothing).
+    fn write(&self, t: FileType, name: &str, bytes: &[u8]) -> io::Result<()>;
+    /// Reads a whole file, failing with `InvalidData` if it is larger than `max`.
+    fn read(&self, t: FileType, name: &str, max: u64) -> io::Result<Vec<u8>>;
+    /// Reads `len` bytes at `offset`; fails with `UnexpectedEof` if the file is shorter.
+    fn read_range(&self, t: FileType, name: &str, offset: u64, len: usize) -> io::Result<Vec<u8>>;
+    /// Size of a file.
+    fn size(&self, t: FileType, name: &str) -> io::Result<u64>;
+    /// Names and sizes of the files of a type.
+    fn list(&self, t: FileType) -> io::Result<Vec<(String, u64)>>;
+    /// Deletes a file.
+    fn remove(&self, t: FileType, name: &str) -> io::Result<()>;
+    /// Whether a file exists.
+    fn exists(&self, t: FileType, name: &str) -> io::Result<bool>;
+}
+
+#[cfg(test)]
+pub(crate) mod conformance;

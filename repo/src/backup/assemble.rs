@@ -1,0 +1,235 @@
+//! Events → blobs, content lists and trees: SPEC.md § [Trees](../../SPEC.md#trees),
+//! § [Lists](../../SPEC.md#lists).
+//!
+//! Chunks of a batch are hashed, deduplicated, compressed and sealed in parallel (rayon);
+//! the batch is then folded in order into file content lists and directory trees, so the
+//! result is identical to a sequential run.
+
+use super::source::Event;
+use crate::error::{Error, Result};
+use crate::index::MasterIndex;
+use crate::pipeline::seal::{seal_blob, SealedBlob};
+use crate::progress::Progress;
+use crate::repository::Repository;
+use crossbeam_channel::Sender;
+use format_spec::blob::BlobKind;
+use format_spec::decode::to_msgpack;
+use format_spec::id::BlobId;
+use format_spec::list::{self, Content, ListBlob, ListEntry, INLINE_MAX};
+use format_spec::snapshot::Summary;
+use format_spec::tree::{Node, Tree};
+use rayon::prelude::*;
+use std::collections::HashSet;
+
+/// Folds the event stream into trees; owns the send side of the packer channel.
+pub struct Assembler<'a> {
+    repo: &'a Repository,
+    index: &'a MasterIndex,
+    pending: HashSet<BlobId>,
+    to_pack: Sender<SealedBlob>,
+    stack: Vec<(Option<Node>, Vec<Node>)>,
+    file: Option<(Node, Vec<ListEntry>)>,
+    progress: &'a dyn Progress,
+    /// Counters for the snapshot.
+    pub summary: Summary,
+    /// Source entries skipped.
+    pub warnings: Vec<String>,
+}
+
+type Prepared = Option<Result<(BlobId, Option<SealedBlob>)>>;
+
+impl<'a> Assembler<'a> {
+    /// A new assembler with an empty root directory.
+    pub fn new(
+        repo: &'a Repository,
+        index: &'a MasterIndex,
+        to_pack: Sender<SealedBlob>,
+        progress: &'a dyn Progress,
+    ) -> Self {
+        Self {
+            repo,
+            index,
+            pending: HashSet::new(),
+            to_pack,
+            stack: vec![(None, Vec::new())],
+            file: None,
+            progress,
+            summary: Summary::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn known(&self, id: &BlobId) -> bool {
+        self.index.contains(id) || self.pending.contains(id)
+    }
+
+    /// Processes one batch of events.
+    pub fn batch(&mut self, events: Vec<Event>) -> Result<()> {
+        let prepared: Vec<Prepared> = events
+            .par_iter()
+            .map(|ev| match ev {
+                Event::Chunk(data) => {
+                    let id = self.repo.keys().blob_id(data);
+                    if self.known(&id) {
+                        Some(Ok((id, None)))
+                    } else {
+                        Some(seal_blob(self.repo, BlobKind::Data, id, data).map(|s| (id, Some(s))))
+                    }
+                }
+                _ => None,
+            })
+            .collect();
+        for (ev, prep) in events.into_iter().zip(prepared) {
+            self.event(ev, prep)?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, sealed: SealedBlob) -> Result<()> {
+        if !self.pending.insert(sealed.id) {
+            return Ok(()); // the same chunk twice in one batch
+        }
+        self.summary.blobs_new += 1;
+        self.summary.bytes_new += u64::from(sealed.raw_len);
+        self.to_pack.send(sealed).map_err(|_| Error::RepoWrite {
+            what: "pack".into(),
+            cause: std::io::Error::other("pack writer stopped"),
+        })
+    }
+
+    /// Stores a tree or list blob unless it exists; returns its ID.
+    fn store_meta(&mut self, kind: BlobKind, plaintext: &[u8]) -> Result<BlobId> {
+        let id = self.repo.keys().blob_id(plaintext);
+        if !self.known(&id) {
+            let sealed = seal_blob(self.repo, kind, id, plaintext)?;
+            self.send(sealed)?;
+        }
+        Ok(id)
+    }
+
+    fn event(&mut self, ev: Event, prep: Prepared) -> Result<()> {
+        match ev {
+            Event::DirEnter(node) => self.stack.push((Some(node), Vec::new())),
+            Event::DirExit => {
+                let (node, children) = self
+                    .stack
+                    .pop()
+                    .ok_or_else(|| Error::Usage("unbalanced directory events".into()))?;
+                let mut node =
+                    node.ok_or_else(|| Error::Usage("root directory closed twice".into()))?;
+                node.subtree = Some(self.store_tree(children)?);
+                self.summary.dirs += 1;
+                self.push(node)?;
+            }
+            Event::FileStart(node) => self.file = Some((node, Vec::new())),
+            Event::Chunk(data) => {
+                let (id, sealed) =
+                    prep.unwrap_or_else(|| Err(Error::Usage("chunk without preparation".into())))?;
+                if let Some(s) = sealed {
+                    self.send(s)?;
+                }
+                let (_, entries) = self
+                    .file
+                    .as_mut()
+                    .ok_or_else(|| Error::Usage("chunk outside a file".into()))?;
+                entries.push(ListEntry {
+                    id,
+                    size: data.len() as u64,
+                });
+                self.summary.bytes_read += data.len() as u64;
+                self.progress.bytes(data.len() as u64);
+            }
+            Event::FileEnd { hash, size } => {
+                let (mut node, entries) = self
+                    .file
+                    .take()
+                    .ok_or_else(|| Error::Usage("file end outside a file".into()))?;
+                node.size = size;
+                node.hash = Some(hash);
+                node.content = Some(self.build_content(entries)?);
+                self.summary.files_new += 1;
+                self.progress.file_done();
+                self.push(node)?;
+            }
+            Event::FileAbort(msg) | Event::Warning(msg) => {
+                if matches!(self.file, Some(_)) {
+                    self.file = None;
+                }
+                tracing::warn!("{msg}");
+                self.summary.errors += 1;
+                self.warnings.push(msg);
+            }
+            Event::Other(node) => self.push(node)?,
+            Event::Fatal(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, node: Node) -> Result<()> {
+        let (_, children) = self
+            .stack
+            .last_mut()
+            .ok_or_else(|| Error::Usage("node outside any directory".into()))?;
+        children.push(node);
+        Ok(())
+    }
+
+    fn store_tree(&mut self, mut nodes: Vec<Node>) -> Result<BlobId> {
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        if let Some(w) = nodes.windows(2).find(|w| w[0].name == w[1].name) {
+            return Err(Error::Usage(format!(
+                "two entries named {:?} in one directory",
+                String::from_utf8_lossy(&w[0].name)
+            )));
+        }
+        let bytes = Tree {
+            v: format_spec::tree::VERSION,
+            nodes,
+        }
+        .encode();
+        self.store_meta(BlobKind::Tree, &bytes)
+    }
+
+    /// Cuts a long chunk list into list blobs, level by level, until it fits inline.
+    fn build_content(&mut self, mut entries: Vec<ListEntry>) -> Result<Content> {
+        let mut level = 0u8;
+        while entries.len() > INLINE_MAX {
+            let mut groups: Vec<&[ListEntry]> = list::split(&entries);
+            if groups.len() == entries.len() {
+                // Pathological IDs (every one a cut): group by position so the loop shrinks.
+                groups = entries.chunks(list::FANOUT as usize).collect();
+            }
+            let groups: Vec<Vec<ListEntry>> =
+                groups.into_iter().map(<[ListEntry]>::to_vec).collect();
+            let mut next = Vec::with_capacity(groups.len());
+            for g in groups {
+                let size = g.iter().map(|e| e.size).sum();
+                let bytes = to_msgpack(&ListBlob {
+                    v: list::VERSION,
+                    level,
+                    entries: g,
+                });
+                next.push(ListEntry {
+                    id: self.store_meta(BlobKind::List, &bytes)?,
+                    size,
+                });
+            }
+            entries = next;
+            level += 1;
+        }
+        Ok(Content { level, entries })
+    }
+
+    /// Ends the stream: stores the root tree and returns its ID.
+    pub fn finish(mut self) -> Result<(BlobId, Summary, Vec<String>)> {
+        if self.stack.len() != 1 {
+            return Err(Error::Usage(format!(
+                "{} directories left open",
+                self.stack.len() - 1
+            )));
+        }
+        let (_, children) = self.stack.pop().unwrap_or_default();
+        let root = self.store_tree(children)?;
+        Ok((root, self.summary, self.warnings))
+    }
+}

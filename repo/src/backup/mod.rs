@@ -1,0 +1,238 @@
+//! The backup operation: SPEC.md § [Write order](../../SPEC.md#write-order).
+//!
+//! Three stages run at once: the producer thread (walk, read, chunk), the calling thread
+//! (hash, dedup, compress, seal — fanned out over rayon — and tree assembly) and the upload
+//! thread (packs). Channels between them are bounded, so memory is bounded by a few batches
+//! of chunks, not by the input. Packs are written first, then the index that names them,
+//! then the snapshot: a crash at any point leaves no snapshot that points at missing data.
+
+pub mod assemble;
+pub mod meta;
+pub mod source;
+
+use crate::backend::FileType;
+use crate::error::{Error, Result};
+use crate::index::MasterIndex;
+use crate::pipeline::packer::{PackStats, Packer};
+use crate::pipeline::seal::SealedBlob;
+use crate::progress::Progress;
+use crate::repository::Repository;
+use crate::util::{hostname, now_ns, username};
+use assemble::Assembler;
+use crossbeam_channel::bounded;
+use format_spec::chunking::Chunker;
+use format_spec::crypto::ObjectKind;
+use format_spec::id::SnapshotId;
+use format_spec::index::{IndexFile, IndexPack};
+use format_spec::snapshot::{Level, Snapshot};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+pub use source::Source;
+use source::{Event, Producer};
+use std::time::Instant;
+
+/// Chunk bytes gathered before a parallel batch runs.
+const BATCH_BYTES: usize = 16 << 20;
+/// Events gathered before a batch runs regardless of size (many small files).
+const BATCH_EVENTS: usize = 512;
+/// Events buffered between the producer and the assembler.
+const EVENT_QUEUE: usize = 32;
+/// Sealed blobs buffered before the upload thread.
+const PACK_QUEUE: usize = 64;
+
+/// What to back up and how to label it.
+#[derive(Clone, Debug)]
+pub struct BackupOptions {
+    /// The source.
+    pub source: Source,
+    /// Backup set.
+    pub set: String,
+    /// Host name recorded.
+    pub host: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Exclusion globs (matched against full paths).
+    pub excludes: Vec<String>,
+    /// Read and count, write nothing.
+    pub dry_run: bool,
+    /// Paths as recorded in the snapshot.
+    pub paths: Vec<String>,
+}
+
+/// What a backup produced.
+#[derive(Debug)]
+pub struct BackupOutcome {
+    /// The snapshot's ID (none for a dry run).
+    pub id: Option<SnapshotId>,
+    /// The snapshot as written.
+    pub snapshot: Snapshot,
+    /// Source entries skipped (exit 3 when non-empty).
+    pub warnings: Vec<String>,
+}
+
+fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        b.add(Glob::new(p).map_err(|e| Error::Usage(format!("--exclude {p:?}: {e}")))?);
+    }
+    b.build()
+        .map_err(|e| Error::Usage(format!("--exclude: {e}")))
+}
+
+/// Runs the upload stage: sealed blobs → packs. Returns the packs written.
+fn upload(
+    repo: &Repository,
+    rx: crossbeam_channel::Receiver<SealedBlob>,
+    dry_run: bool,
+    progress: &dyn Progress,
+) -> Result<(Vec<IndexPack>, PackStats)> {
+    let target = repo.config().pack_size as usize;
+    let mut data = Packer::new(target, dry_run);
+    let mut meta = Packer::new(target, dry_run);
+    let mut packs = Vec::new();
+    let mut stats = PackStats::default();
+    let mut record = |p: Option<IndexPack>, packs: &mut Vec<IndexPack>| {
+        if let Some(p) = p {
+            stats.packs += 1;
+            stats.bytes += p.size;
+            progress.pack_written(p.size);
+            packs.push(p);
+        }
+    };
+    for blob in rx {
+        let packer = if blob.kind.is_metadata() {
+            &mut meta
+        } else {
+            &mut data
+        };
+        let p = packer.add(repo, blob)?;
+        record(p, &mut packs);
+    }
+    let p = data.flush(repo)?;
+    record(p, &mut packs);
+    let p = meta.flush(repo)?;
+    record(p, &mut packs);
+    Ok((packs, stats))
+}
+
+/// Backs up a source and writes a `full` snapshot.
+#[tracing::instrument(skip_all, fields(set = %opts.set))]
+pub fn backup(
+    repo: &Repository,
+    opts: &BackupOptions,
+    progress: &dyn Progress,
+) -> Result<BackupOutcome> {
+    let started = Instant::now();
+    let time_ns = now_ns();
+    let index = repo.load_index()?;
+    let excludes = build_excludes(&opts.excludes)?;
+    let chunker = Chunker::new(&repo.keys().chunker, repo.config().chunker);
+    let (ev_tx, ev_rx) = bounded::<Event>(EVENT_QUEUE);
+    let (pack_tx, pack_rx) = bounded::<SealedBlob>(PACK_QUEUE);
+
+    let (assembled, uploaded) = std::thread::scope(|s| {
+        let producer = Producer {
+            chunker: &chunker,
+            hash_key: &repo.keys().blob_id,
+            excludes: &excludes,
+            tx: ev_tx,
+        };
+        let source = &opts.source;
+        s.spawn(move || producer.run(source));
+        let uploader = s.spawn(|| upload(repo, pack_rx, opts.dry_run, progress));
+        let assembled = assemble_all(repo, &index, ev_rx, pack_tx, progress);
+        let uploaded = uploader
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("upload thread panicked".into())));
+        (assembled, uploaded)
+    });
+    // An upload error is the root cause when both failed (the assembler saw a closed channel).
+    let (packs, stats) = uploaded?;
+    let (tree, mut summary, warnings) = assembled?;
+
+    if !packs.is_empty() && !opts.dry_run {
+        // Index before snapshot: a snapshot must never name blobs no index can find.
+        let file = IndexFile {
+            v: format_spec::index::VERSION,
+            supersedes: vec![],
+            packs,
+        };
+        repo.save(FileType::Index, ObjectKind::Index, &file)?;
+    }
+    summary.bytes_stored = stats.bytes;
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+    let (command, exit_status) = match &opts.source {
+        Source::Command { command, .. } => (Some(command.clone()), Some(0)),
+        _ => (None, None),
+    };
+    let snapshot = Snapshot {
+        v: format_spec::snapshot::VERSION,
+        time_ns,
+        host: opts.host.clone(),
+        user: username(),
+        set: opts.set.clone(),
+        paths: opts.paths.clone(),
+        tags: opts.tags.clone(),
+        tree,
+        level: Level::Full,
+        parent: None,
+        base: None,
+        program: format!("strata {}", env!("CARGO_PKG_VERSION")),
+        command,
+        exit_status,
+        summary,
+    };
+    let id = if opts.dry_run {
+        None
+    } else {
+        Some(SnapshotId(repo.save(
+            FileType::Snapshot,
+            ObjectKind::Snapshot,
+            &snapshot,
+        )?))
+    };
+    tracing::info!(snapshot = ?id, "backup done");
+    Ok(BackupOutcome {
+        id,
+        snapshot,
+        warnings,
+    })
+}
+
+fn assemble_all(
+    repo: &Repository,
+    index: &MasterIndex,
+    rx: crossbeam_channel::Receiver<Event>,
+    pack_tx: crossbeam_channel::Sender<SealedBlob>,
+    progress: &dyn Progress,
+) -> Result<(
+    format_spec::id::BlobId,
+    format_spec::snapshot::Summary,
+    Vec<String>,
+)> {
+    let mut asm = Assembler::new(repo, index, pack_tx, progress);
+    let mut batch = Vec::new();
+    let mut bytes = 0usize;
+    for ev in rx.iter() {
+        if let Event::Chunk(c) = &ev {
+            bytes += c.len();
+        }
+        let fatal = matches!(ev, Event::Fatal(_));
+        batch.push(ev);
+        if fatal || bytes >= BATCH_BYTES || batch.len() >= BATCH_EVENTS {
+            asm.batch(std::mem::take(&mut batch))?;
+            bytes = 0;
+        }
+    }
+    asm.batch(batch)?;
+    asm.finish()
+}
+
+/// The default backup-set name: `<host>:<path>[,<path>…]`.
+pub fn default_set(host: &str, paths: &[String]) -> String {
+    format!("{host}:{}", paths.join(","))
+}
+
+/// This host's name, for `--host` defaults.
+pub fn this_host() -> String {
+    hostname()
+}

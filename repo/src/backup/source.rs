@@ -1,0 +1,330 @@
+//! Backup sources (paths, stdin, a command's stdout) turned into an ordered event stream.
+//!
+//! The producer runs on its own thread: it walks, reads and chunks, and hands events to
+//! the assembler over a bounded channel, so memory does not grow with the input.
+
+use crate::backup::meta::node_from_metadata;
+use crate::error::Error;
+use crate::pipeline::chunk::StreamChunker;
+use crate::util::now_ns;
+use crossbeam_channel::Sender;
+use format_spec::chunking::Chunker;
+use format_spec::crypto::SubKey;
+use format_spec::id::BlobId;
+use format_spec::tree::{Node, NodeKind};
+use globset::GlobSet;
+use serde_bytes::ByteBuf;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What to back up.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// Files and directories.
+    Paths(Vec<PathBuf>),
+    /// Standard input as one file.
+    Stdin {
+        /// File name in the snapshot.
+        name: String,
+    },
+    /// A command's standard output as one file (`sh -c`).
+    Command {
+        /// The command line.
+        command: String,
+        /// File name in the snapshot.
+        name: String,
+    },
+}
+
+/// One step of the source, in tree order.
+pub enum Event {
+    /// A directory begins (node without subtree).
+    DirEnter(Node),
+    /// The innermost open directory ends.
+    DirExit,
+    /// A regular file begins (node without content).
+    FileStart(Node),
+    /// The next chunk of the current file.
+    Chunk(Vec<u8>),
+    /// The current file ended: whole-content hash and bytes read.
+    FileEnd {
+        /// Keyed BLAKE3 of the content.
+        hash: BlobId,
+        /// Bytes read.
+        size: u64,
+    },
+    /// The current file could not be read to its end; drop it.
+    FileAbort(String),
+    /// A complete non-file node (symlink, fifo, device).
+    Other(Node),
+    /// A source entry was skipped.
+    Warning(String),
+    /// The source failed as a whole; no snapshot may be written.
+    Fatal(Error),
+}
+
+/// Reads a source and emits events; returns when done or when the receiver hung up.
+pub struct Producer<'a> {
+    /// Chunker.
+    pub chunker: &'a Chunker,
+    /// Key for the whole-file hash (the blob-ID key).
+    pub hash_key: &'a SubKey,
+    /// Exclusion globs.
+    pub excludes: &'a GlobSet,
+    /// Event sink.
+    pub tx: Sender<Event>,
+}
+
+impl Producer<'_> {
+    fn send(&self, ev: Event) -> bool {
+        self.tx.send(ev).is_ok()
+    }
+
+    /// Streams a reader as chunks plus `FileEnd`; returns false if the receiver hung up.
+    fn stream(&self, reader: impl Read, what: &Path) -> Result<bool, std::io::Error> {
+        let mut chunks = StreamChunker::new(reader, self.chunker);
+        let mut hasher = blake3::Hasher::new_keyed(&self.hash_key.0);
+        let mut size = 0u64;
+        while let Some(c) = chunks.next_chunk()? {
+            hasher.update(&c);
+            size += c.len() as u64;
+            if !self.send(Event::Chunk(c)) {
+                return Ok(false);
+            }
+        }
+        tracing::trace!(path = %what.display(), size, "file read");
+        Ok(self.send(Event::FileEnd {
+            hash: BlobId(*hasher.finalize().as_bytes()),
+            size,
+        }))
+    }
+
+    /// Runs the producer for a source.
+    pub fn run(&self, source: &Source) {
+        match source {
+            Source::Paths(paths) => self.paths(paths),
+            Source::Stdin { name } => {
+                self.send(Event::FileStart(stream_node(name)));
+                if let Err(e) = self.stream(std::io::stdin().lock(), Path::new("<stdin>")) {
+                    self.send(Event::Fatal(Error::Source {
+                        path: "<stdin>".into(),
+                        cause: e,
+                    }));
+                }
+            }
+            Source::Command { command, name } => self.command(command, name),
+        }
+    }
+
+    fn command(&self, command: &str, name: &str) {
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                self.send(Event::Fatal(Error::Source {
+                    path: command.into(),
+                    cause: e,
+                }));
+                return;
+            }
+        };
+        self.send(Event::FileStart(stream_node(name)));
+        let Some(stdout) = child.stdout.take() else {
+            self.send(Event::Fatal(Error::Source {
+                path: command.into(),
+                cause: std::io::Error::other("no stdout pipe"),
+            }));
+            return;
+        };
+        let streamed = self.stream(stdout, Path::new(command));
+        let status = child.wait();
+        let fatal = match (streamed, status) {
+            (Err(e), _) => Some(Error::Source {
+                path: command.into(),
+                cause: e,
+            }),
+            (_, Err(e)) => Some(Error::Source {
+                path: command.into(),
+                cause: e,
+            }),
+            (Ok(_), Ok(st)) if !st.success() => Some(Error::CommandFailed {
+                command: command.into(),
+                status: describe_status(st),
+            }),
+            _ => None,
+        };
+        if let Some(e) = fatal {
+            self.send(Event::Fatal(e));
+        }
+    }
+
+    fn paths(&self, paths: &[PathBuf]) {
+        let mut open: Vec<PathBuf> = Vec::new(); // directories entered above the walked roots
+        for root in paths {
+            let parent = root.parent().map(Path::to_path_buf).unwrap_or_default();
+            // Close open ancestors that are not ancestors of this root.
+            while open.last().is_some_and(|o| !parent.starts_with(o)) {
+                open.pop();
+                self.send(Event::DirExit);
+            }
+            // Enter the missing ancestors with their real metadata (restic-style full paths).
+            let have = open.len();
+            let ancestors: Vec<&Path> = parent
+                .ancestors()
+                .filter(|a| a.file_name().is_some())
+                .collect();
+            for anc in ancestors.into_iter().rev().skip(have) {
+                match std::fs::symlink_metadata(anc) {
+                    Ok(md) => {
+                        let name = anc
+                            .file_name()
+                            .map(|n| n.as_bytes().to_vec())
+                            .unwrap_or_default();
+                        self.send(Event::DirEnter(node_from_metadata(name, &md)));
+                        open.push(anc.to_path_buf());
+                    }
+                    Err(e) => {
+                        self.send(Event::Fatal(Error::Source {
+                            path: anc.into(),
+                            cause: e,
+                        }));
+                        return;
+                    }
+                }
+            }
+            if !self.walk(root) {
+                return;
+            }
+        }
+        for _ in open {
+            self.send(Event::DirExit);
+        }
+    }
+
+    /// Walks one root; returns false if the receiver hung up.
+    fn walk(&self, root: &Path) -> bool {
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .sort_by(|a, b| a.file_name().as_bytes().cmp(b.file_name().as_bytes()))
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !self.excludes.is_match(e.path()));
+        let mut depth_open = 0usize;
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    if e.depth() == 0 {
+                        let cause = e
+                            .into_io_error()
+                            .unwrap_or_else(|| std::io::Error::other("walk failed"));
+                        self.send(Event::Fatal(Error::Source {
+                            path: root.into(),
+                            cause,
+                        }));
+                        return false;
+                    }
+                    if !self.send(Event::Warning(format!("{e}"))) {
+                        return false;
+                    }
+                    continue;
+                }
+            };
+            while depth_open > entry.depth() {
+                depth_open -= 1;
+                if !self.send(Event::DirExit) {
+                    return false;
+                }
+            }
+            let md = match entry.metadata() {
+                Ok(m) => m,
+                Err(e) => {
+                    if !self.send(Event::Warning(format!("{}: {e}", entry.path().display()))) {
+                        return false;
+                    }
+                    continue;
+                }
+            };
+            let name = match entry.path().file_name() {
+                Some(n) => n.as_bytes().to_vec(),
+                None => b"root".to_vec(),
+            };
+            let mut node = node_from_metadata(name, &md);
+            let ok = match node.kind {
+                NodeKind::Dir => {
+                    depth_open += 1;
+                    self.send(Event::DirEnter(node))
+                }
+                NodeKind::File => self.file(entry.path(), node),
+                NodeKind::Symlink => match std::fs::read_link(entry.path()) {
+                    Ok(t) => {
+                        node.link = Some(ByteBuf::from(t.as_os_str().as_bytes().to_vec()));
+                        self.send(Event::Other(node))
+                    }
+                    Err(e) => self.send(Event::Warning(format!("{}: {e}", entry.path().display()))),
+                },
+                _ => self.send(Event::Other(node)),
+            };
+            if !ok {
+                return false;
+            }
+        }
+        for _ in 0..depth_open {
+            if !self.send(Event::DirExit) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn file(&self, path: &Path, node: Node) -> bool {
+        let f = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => return self.send(Event::Warning(format!("{}: {e}", path.display()))),
+        };
+        if !self.send(Event::FileStart(node)) {
+            return false;
+        }
+        match self.stream(f, path) {
+            Ok(alive) => alive,
+            Err(e) => self.send(Event::FileAbort(format!("{}: {e}", path.display()))),
+        }
+    }
+}
+
+fn stream_node(name: &str) -> Node {
+    let now = now_ns();
+    Node {
+        name: ByteBuf::from(name.as_bytes().to_vec()),
+        kind: NodeKind::File,
+        mode: 0o100600,
+        uid: nix::unistd::getuid().as_raw(),
+        gid: nix::unistd::getgid().as_raw(),
+        mtime_ns: now,
+        ctime_ns: now,
+        size: 0,
+        inode: 0,
+        dev: 0,
+        rdev: 0,
+        link: None,
+        xattrs: vec![],
+        content: None,
+        hash: None,
+        subtree: None,
+    }
+}
+
+fn describe_status(st: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (st.code(), st.signal()) {
+        (Some(c), _) => format!("exit status {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        _ => "unknown status".into(),
+    }
+}

@@ -1,0 +1,153 @@
+//! The engine's error type. `cli/src/exit_code.rs` maps variants to exit codes.
+
+use format_spec::{DecodeError, OpenError};
+use std::path::PathBuf;
+
+/// Everything the engine can fail with. Each variant carries the object or path a user
+/// needs to act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No repository at the location (exit 10).
+    #[error("no repository at {location}")]
+    NoRepository {
+        /// Where we looked.
+        location: String,
+    },
+    /// `init` on a location that already holds one.
+    #[error("a repository already exists at {location}")]
+    AlreadyExists {
+        /// Where.
+        location: String,
+    },
+    /// No key file opens with the passphrase (exit 12).
+    #[error("no key file opens with this passphrase")]
+    WrongPassphrase,
+    /// A lock held by someone else (exit 11).
+    #[error("repository is locked: {holder}")]
+    Locked {
+        /// Who holds it.
+        holder: String,
+    },
+    /// A repository file is damaged or missing.
+    #[error("{object} is damaged")]
+    Damaged {
+        /// Which object, e.g. `pack 1a2b… (data/1a/…)`.
+        object: String,
+        /// What was wrong.
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A blob the snapshot needs is not in the index.
+    #[error("blob {blob} is not in any index (needed by {needed_by})")]
+    MissingBlob {
+        /// The blob.
+        blob: String,
+        /// What needs it.
+        needed_by: String,
+    },
+    /// A blob's plaintext does not hash to its ID.
+    #[error("blob {blob} in pack {pack}: content does not match its ID")]
+    HashMismatch {
+        /// The blob.
+        blob: String,
+        /// The pack.
+        pack: String,
+    },
+    /// Writing to the repository failed (not a source problem).
+    #[error("writing {what} to the repository failed")]
+    RepoWrite {
+        /// What was being written.
+        what: String,
+        /// The I/O error.
+        #[source]
+        cause: std::io::Error,
+    },
+    /// Reading from the repository failed.
+    #[error("reading {what} from the repository failed")]
+    RepoRead {
+        /// What was being read.
+        what: String,
+        /// The I/O error.
+        #[source]
+        cause: std::io::Error,
+    },
+    /// A source (file, stdin, command) could not be read.
+    #[error("reading source {path} failed")]
+    Source {
+        /// The source.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        cause: std::io::Error,
+    },
+    /// A `--command` exited non-zero or by a signal; no snapshot was written.
+    #[error("command {command:?} failed ({status}); no snapshot was written")]
+    CommandFailed {
+        /// The command line.
+        command: String,
+        /// Exit status description.
+        status: String,
+    },
+    /// A snapshot reference matched nothing or several.
+    #[error("snapshot {reference:?}: {reason}")]
+    SnapshotRef {
+        /// What the user typed.
+        reference: String,
+        /// Why it did not resolve.
+        reason: String,
+    },
+    /// A path inside a snapshot does not exist or has the wrong type.
+    #[error("{path}: {reason}")]
+    PathInSnapshot {
+        /// The path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Restoring to the target failed.
+    #[error("restore of {path} failed")]
+    RestoreWrite {
+        /// Target path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        cause: std::io::Error,
+    },
+    /// A restored file's content hash differs from the one recorded at backup.
+    #[error("{path}: restored content does not match the hash recorded at backup")]
+    ContentMismatch {
+        /// The file.
+        path: String,
+    },
+    /// Invalid user input caught by the engine.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// Wraps a decode failure of a named object.
+    pub fn damaged(
+        object: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Damaged {
+            object: object.into(),
+            cause: Box::new(cause),
+        }
+    }
+}
+
+impl From<(String, DecodeError)> for Error {
+    fn from((object, cause): (String, DecodeError)) -> Self {
+        Self::damaged(object, cause)
+    }
+}
+
+impl From<(String, OpenError)> for Error {
+    fn from((object, cause): (String, OpenError)) -> Self {
+        Self::damaged(object, cause)
+    }
+}
+
+/// Engine result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,122 @@
+//! The in-memory master index: SPEC.md § [Index files](../../SPEC.md#index-files).
+//!
+//! Built from every index file that no other index file supersedes. Memory per blob is a
+//! fixed-size record (about 60 bytes with the map overhead), independent of the pack ID.
+
+use format_spec::blob::{BlobKind, Encoding};
+use format_spec::id::{BlobId, IndexId, PackId};
+use format_spec::index::IndexFile;
+use std::collections::{HashMap, HashSet};
+
+/// Where a blob lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlobLocation {
+    /// Index into [`MasterIndex::packs`].
+    pub pack: u32,
+    /// Blob kind.
+    pub kind: BlobKind,
+    /// Encoding.
+    pub encoding: Encoding,
+    /// Offset in the pack.
+    pub offset: u32,
+    /// Sealed length.
+    pub stored_len: u32,
+    /// Plaintext length.
+    pub raw_len: u32,
+}
+
+/// Blob ID → location, over all live index files.
+#[derive(Default)]
+pub struct MasterIndex {
+    blobs: HashMap<BlobId, BlobLocation>,
+    packs: Vec<(PackId, u64)>,
+    pack_pos: HashMap<PackId, u32>,
+    /// Index files loaded (live ones only).
+    pub files: Vec<IndexId>,
+}
+
+impl MasterIndex {
+    /// Builds the index from `(id, file)` pairs, dropping superseded files.
+    pub fn build(files: Vec<(IndexId, IndexFile)>) -> Self {
+        let present: HashSet<IndexId> = files.iter().map(|(id, _)| *id).collect();
+        let superseded: HashSet<IndexId> = files
+            .iter()
+            .flat_map(|(_, f)| f.supersedes.iter().copied())
+            .filter(|id| present.contains(id))
+            .collect();
+        let mut idx = Self::default();
+        for (id, f) in files {
+            if superseded.contains(&id) {
+                continue;
+            }
+            idx.files.push(id);
+            idx.add_file(&f);
+        }
+        idx
+    }
+
+    /// Adds the packs of one index file.
+    pub fn add_file(&mut self, f: &IndexFile) {
+        for p in &f.packs {
+            let pos = self.pack_position(p.id, p.size);
+            for b in &p.blobs {
+                self.blobs.entry(b.id).or_insert(BlobLocation {
+                    pack: pos,
+                    kind: b.kind,
+                    encoding: b.enc,
+                    offset: b.off,
+                    stored_len: b.len,
+                    raw_len: b.raw,
+                });
+            }
+        }
+    }
+
+    fn pack_position(&mut self, id: PackId, size: u64) -> u32 {
+        if let Some(&pos) = self.pack_pos.get(&id) {
+            return pos;
+        }
+        let pos = u32::try_from(self.packs.len()).expect("fewer than 4 billion packs");
+        self.packs.push((id, size));
+        self.pack_pos.insert(id, pos);
+        pos
+    }
+
+    /// Looks a blob up.
+    pub fn get(&self, id: &BlobId) -> Option<BlobLocation> {
+        self.blobs.get(id).copied()
+    }
+
+    /// Whether a blob is indexed.
+    pub fn contains(&self, id: &BlobId) -> bool {
+        self.blobs.contains_key(id)
+    }
+
+    /// The pack ID and size at a position.
+    pub fn pack(&self, pos: u32) -> (PackId, u64) {
+        self.packs
+            .get(pos as usize)
+            .copied()
+            .expect("positions come from this index")
+    }
+
+    /// Number of blobs.
+    pub fn len(&self) -> usize {
+        self.blobs.len()
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.blobs.is_empty()
+    }
+
+    /// All packs.
+    pub fn packs(&self) -> &[(PackId, u64)] {
+        &self.packs
+    }
+
+    /// All blobs.
+    pub fn blobs(&self) -> impl Iterator<Item = (&BlobId, &BlobLocation)> {
+        self.blobs.iter()
+    }
+}

@@ -1,0 +1,39 @@
+//! The strata repository engine: backends, the backup pipeline, restore, locks.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`backend`] | where files live (`local`) |
+//! | [`repository`] | init, open, keys, sealed objects, blob reads |
+//! | [`keys`] | key add / list / remove / passwd |
+//! | [`index`] | the in-memory master index |
+//! | [`pipeline`] | chunk → seal → pack |
+//! | [`backup`] | sources, tree assembly, write order |
+//! | [`restore`] | reading snapshots back: restore, dump, ls |
+//! | [`snapshots`] | listing and resolving snapshot references |
+//! | [`lock`] | shared and exclusive locks |
+//! | [`progress`] | progress events |
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use strata_repo::{backend::local::LocalBackend, repository::{Repository, InitOptions}};
+//! let backend = Arc::new(LocalBackend::new("/tmp/repo"));
+//! let repo = Repository::init(backend, b"passphrase", &InitOptions::default()).unwrap();
+//! println!("{}", repo.id());
+//! ```
+#![warn(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+pub mod backend;
+pub mod backup;
+pub mod error;
+pub mod index;
+pub mod keys;
+pub mod lock;
+pub mod pipeline;
+pub mod progress;
+pub mod repository;
+pub mod restore;
+pub mod snapshots;
+pub mod util;
+
+pub use error::{Error, Result};

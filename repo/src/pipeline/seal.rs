@@ -1,0 +1,59 @@
+//! Compress, seal and verify one blob: SPEC.md § [Pack files](../../SPEC.md#pack-files).
+//!
+//! Verify before upload: the sealed bytes are opened, decoded and re-hashed against the
+//! blob ID before the blob may enter a pack, so a codec bug cannot write a blob that will
+//! not restore (restic added the same check after such a bug).
+
+use crate::error::{Error, Result};
+use crate::repository::{nonce, Repository};
+use format_spec::blob::{self, BlobKind, Encoding};
+use format_spec::crypto;
+use format_spec::id::BlobId;
+
+/// A blob ready for a pack.
+pub struct SealedBlob {
+    /// Kind.
+    pub kind: BlobKind,
+    /// ID (keyed hash of the plaintext).
+    pub id: BlobId,
+    /// Encoding of the stored plaintext.
+    pub encoding: Encoding,
+    /// Plaintext length.
+    pub raw_len: u32,
+    /// Sealed bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Encodes, seals and verifies a plaintext whose ID is already known.
+pub fn seal_blob(
+    repo: &Repository,
+    kind: BlobKind,
+    id: BlobId,
+    plaintext: &[u8],
+) -> Result<SealedBlob> {
+    let raw_len = u32::try_from(plaintext.len())
+        .map_err(|_| Error::Usage(format!("blob of {} bytes is too large", plaintext.len())))?;
+    let (encoding, stored) = blob::encode(plaintext, repo.config().zstd_level);
+    let okind = kind.object_kind();
+    let aad = crypto::aad(repo.id(), okind, Some(&id));
+    let bytes = crypto::seal(&repo.keys().encryption, &nonce(), &aad, &stored);
+    let check = crypto::open(&repo.keys().encryption, okind, &aad, &bytes)
+        .map_err(|e| Error::damaged(format!("new blob {id} (check before upload)"), e))
+        .and_then(|s| {
+            blob::decode(encoding, &s, raw_len)
+                .map_err(|e| Error::damaged(format!("new blob {id} (check before upload)"), e))
+        })?;
+    if repo.keys().blob_id(&check) != id {
+        return Err(Error::HashMismatch {
+            blob: id.to_hex(),
+            pack: "(not yet written: check before upload)".into(),
+        });
+    }
+    Ok(SealedBlob {
+        kind,
+        id,
+        encoding,
+        raw_len,
+        bytes,
+    })
+}

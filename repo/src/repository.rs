@@ -1,0 +1,348 @@
+//! Opening and creating a repository; reading and writing its objects.
+//! SPEC.md § [Repository layout](../../SPEC.md#repository-layout), § [Key files](../../SPEC.md#key-files).
+
+use crate::backend::{Backend, FileType};
+use crate::error::{Error, Result};
+use crate::index::MasterIndex;
+use crate::util::{hostname, now_ns, username};
+use format_spec::blob;
+use format_spec::config::{ChunkerParams, RepoConfig};
+use format_spec::crypto::{self, MasterKey, ObjectKind, SubKeys, NONCE_LEN};
+use format_spec::id::{content_name, BlobId, IndexId, KeyId, RepoId};
+use format_spec::index::IndexFile;
+use format_spec::keyfile::{Argon2Params, KeyFile, UnlockError};
+use format_spec::{limits, object};
+use rand::RngCore;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::io::ErrorKind;
+use std::sync::Arc;
+
+/// Parameters fixed at `init`.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// Argon2id cost of the first key.
+    pub kdf: Argon2Params,
+    /// Chunker sizes.
+    pub chunker: ChunkerParams,
+    /// Target pack size.
+    pub pack_size: u32,
+    /// zstd level.
+    pub zstd_level: i32,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        Self {
+            kdf: Argon2Params::DEFAULT,
+            chunker: ChunkerParams::DEFAULT,
+            pack_size: 16 << 20,
+            zstd_level: 3,
+        }
+    }
+}
+
+/// An open repository: backend, keys and config.
+pub struct Repository {
+    backend: Arc<dyn Backend>,
+    keys: SubKeys,
+    master: MasterKey,
+    id: RepoId,
+    config: RepoConfig,
+    key_id: KeyId,
+}
+
+/// A fresh random nonce.
+pub fn nonce() -> [u8; NONCE_LEN] {
+    let mut n = [0u8; NONCE_LEN];
+    rand::thread_rng().fill_bytes(&mut n);
+    n
+}
+
+fn read_err(what: String) -> impl FnOnce(std::io::Error) -> Error {
+    move |cause| Error::RepoRead { what, cause }
+}
+
+fn write_err(what: String) -> impl FnOnce(std::io::Error) -> Error {
+    move |cause| Error::RepoWrite { what, cause }
+}
+
+impl Repository {
+    /// Whether a repository (its config) exists at the backend.
+    pub fn exists(backend: &dyn Backend) -> Result<bool> {
+        backend
+            .exists(FileType::Config, "config")
+            .map_err(read_err("config".into()))
+    }
+
+    /// Creates a repository with one key file.
+    pub fn init(backend: Arc<dyn Backend>, passphrase: &[u8], opts: &InitOptions) -> Result<Self> {
+        if Self::exists(backend.as_ref())? {
+            return Err(Error::AlreadyExists {
+                location: backend.location(),
+            });
+        }
+        let mut master = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut master);
+        let master = MasterKey(master);
+        let mut id = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut id);
+        let id = RepoId(id);
+        let config = RepoConfig {
+            v: 1,
+            id,
+            created_ns: now_ns(),
+            chunker: opts.chunker,
+            pack_size: opts.pack_size,
+            zstd_level: opts.zstd_level,
+        };
+        config.validate().map_err(|e| Error::Usage(e.to_string()))?;
+        backend
+            .create()
+            .map_err(write_err("repository directories".into()))?;
+        let keys = SubKeys::derive(&master);
+        let mut repo = Self {
+            backend,
+            keys,
+            master,
+            id,
+            config,
+            key_id: KeyId::default(),
+        };
+        // Key before config: a crash between them leaves no config, so no half repository
+        // is ever opened (the orphan key file is harmless).
+        repo.key_id = repo.add_key(passphrase, opts.kdf)?;
+        let sealed = object::seal(
+            &repo.keys,
+            &repo.id,
+            ObjectKind::Config,
+            &nonce(),
+            &repo.config,
+        );
+        repo.backend
+            .write(FileType::Config, "config", &sealed)
+            .map_err(write_err("config".into()))?;
+        Ok(repo)
+    }
+
+    /// Opens a repository with a passphrase, trying every key file.
+    pub fn open(backend: Arc<dyn Backend>, passphrase: &[u8]) -> Result<Self> {
+        if !Self::exists(backend.as_ref())? {
+            return Err(Error::NoRepository {
+                location: backend.location(),
+            });
+        }
+        let key_files = backend
+            .list(FileType::Key)
+            .map_err(read_err("key list".into()))?;
+        let mut unlocked = None;
+        let mut invalid = Vec::new();
+        for (name, _) in &key_files {
+            let bytes = match backend.read(FileType::Key, name, limits::MAX_KEY_FILE as u64) {
+                Ok(b) => b,
+                Err(e) => {
+                    invalid.push(format!("key {name}: {e}"));
+                    continue;
+                }
+            };
+            let kf = match KeyFile::decode(&bytes) {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::warn!(key = %name, error = %e, "skipping damaged key file");
+                    invalid.push(format!("key {name}: {e}"));
+                    continue;
+                }
+            };
+            match kf.unlock(passphrase) {
+                Ok((master, repo_id)) => {
+                    let key_id = name
+                        .parse()
+                        .map_err(|e| Error::damaged(format!("key file name {name}"), e))?;
+                    unlocked = Some((master, repo_id, key_id));
+                    break;
+                }
+                Err(UnlockError::WrongPassphrase) => {}
+                Err(UnlockError::Invalid(e)) => invalid.push(format!("key {name}: {e}")),
+            }
+        }
+        let Some((master, id, key_id)) = unlocked else {
+            if key_files.is_empty() {
+                return Err(Error::damaged(
+                    "keys/",
+                    std::io::Error::new(ErrorKind::NotFound, "no key files"),
+                ));
+            }
+            if invalid.len() == key_files.len() {
+                return Err(Error::damaged(
+                    "keys/",
+                    std::io::Error::other(invalid.join("; ")),
+                ));
+            }
+            return Err(Error::WrongPassphrase);
+        };
+        let keys = SubKeys::derive(&master);
+        let bytes = backend
+            .read(FileType::Config, "config", limits::MAX_CONFIG_FILE as u64)
+            .map_err(|e| Error::damaged("config", e))?;
+        let config: RepoConfig = object::open(
+            &keys,
+            &id,
+            ObjectKind::Config,
+            &bytes,
+            limits::MAX_CONFIG_FILE,
+        )
+        .map_err(|e| Error::damaged("config", e))?;
+        config.validate().map_err(|e| Error::damaged("config", e))?;
+        if config.id != id {
+            return Err(Error::damaged(
+                "config",
+                std::io::Error::other("repository ID differs from the key file's"),
+            ));
+        }
+        Ok(Self {
+            backend,
+            keys,
+            master,
+            id,
+            config,
+            key_id,
+        })
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+    /// Sub-keys.
+    pub fn keys(&self) -> &SubKeys {
+        &self.keys
+    }
+    /// Repository ID.
+    pub fn id(&self) -> &RepoId {
+        &self.id
+    }
+    /// Config.
+    pub fn config(&self) -> &RepoConfig {
+        &self.config
+    }
+    /// The key file this session opened with.
+    pub fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+
+    /// Writes bytes under their content name; returns the name's bytes.
+    pub fn write_named(&self, t: FileType, bytes: &[u8]) -> Result<[u8; 32]> {
+        let name = content_name(bytes);
+        self.backend
+            .write(t, &hex::encode(name), bytes)
+            .map_err(write_err(format!(
+                "{} {}",
+                t.name(),
+                hex::encode(&name[..4])
+            )))?;
+        Ok(name)
+    }
+
+    /// Seals and writes a MessagePack object under its content name.
+    pub fn save<T: Serialize>(&self, t: FileType, kind: ObjectKind, value: &T) -> Result<[u8; 32]> {
+        let sealed = object::seal(&self.keys, &self.id, kind, &nonce(), value);
+        self.write_named(t, &sealed)
+    }
+
+    /// Reads, authenticates and decodes a sealed MessagePack object.
+    pub fn load<T: DeserializeOwned>(
+        &self,
+        t: FileType,
+        kind: ObjectKind,
+        name: &str,
+        max: usize,
+    ) -> Result<T> {
+        let what = format!("{} {name}", t.name());
+        let bytes = self
+            .backend
+            .read(t, name, max as u64)
+            .map_err(|e| Error::damaged(what.clone(), e))?;
+        if t != FileType::Config && hex::encode(content_name(&bytes)) != name {
+            return Err(Error::damaged(
+                what,
+                std::io::Error::other("file content does not hash to its name"),
+            ));
+        }
+        object::open(&self.keys, &self.id, kind, &bytes, max).map_err(|e| Error::damaged(what, e))
+    }
+
+    /// Loads every index file into a master index.
+    pub fn load_index(&self) -> Result<MasterIndex> {
+        let names = self
+            .backend
+            .list(FileType::Index)
+            .map_err(read_err("index list".into()))?;
+        let mut files = Vec::with_capacity(names.len());
+        for (name, _) in names {
+            let f: IndexFile = self.load(
+                FileType::Index,
+                ObjectKind::Index,
+                &name,
+                limits::MAX_INDEX_FILE,
+            )?;
+            f.validate()
+                .map_err(|e| Error::damaged(format!("index {name}"), e))?;
+            let id: IndexId = name
+                .parse()
+                .map_err(|e| Error::damaged(format!("index {name}"), e))?;
+            files.push((id, f));
+        }
+        Ok(MasterIndex::build(files))
+    }
+
+    /// Reads one blob, authenticates, decodes and re-hashes it against its ID.
+    pub fn read_blob(&self, index: &MasterIndex, id: &BlobId) -> Result<Vec<u8>> {
+        let loc = index.get(id).ok_or_else(|| Error::MissingBlob {
+            blob: id.to_hex(),
+            needed_by: "snapshot".into(),
+        })?;
+        let (pack, _) = index.pack(loc.pack);
+        let pack_hex = pack.to_hex();
+        let what = || format!("pack {pack_hex} (blob {})", id.short());
+        let sealed = self
+            .backend
+            .read_range(
+                FileType::Pack,
+                &pack_hex,
+                loc.offset.into(),
+                loc.stored_len as usize,
+            )
+            .map_err(|e| Error::damaged(what(), e))?;
+        let aad = crypto::aad(&self.id, loc.kind.object_kind(), Some(id));
+        let stored = crypto::open(&self.keys.encryption, loc.kind.object_kind(), &aad, &sealed)
+            .map_err(|e| Error::damaged(what(), e))?;
+        let plain = blob::decode(loc.encoding, &stored, loc.raw_len)
+            .map_err(|e| Error::damaged(what(), e))?;
+        if self.keys.blob_id(&plain) != *id {
+            return Err(Error::HashMismatch {
+                blob: id.to_hex(),
+                pack: pack_hex,
+            });
+        }
+        Ok(plain)
+    }
+
+    /// Writes a new key file for `passphrase`; returns its ID.
+    pub fn add_key(&self, passphrase: &[u8], kdf: Argon2Params) -> Result<KeyId> {
+        let mut salt = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let kf = KeyFile::create(
+            passphrase,
+            kdf,
+            &salt,
+            &nonce(),
+            &self.master,
+            self.id,
+            now_ns(),
+            &hostname(),
+            &username(),
+        )
+        .map_err(|e| Error::Usage(format!("key parameters: {e}")))?;
+        Ok(KeyId(self.write_named(FileType::Key, &kf.encode())?))
+    }
+}

@@ -1,0 +1,167 @@
+//! File content: expanding list blobs and streaming chunks in order.
+//! SPEC.md § [Lists](../../SPEC.md#lists).
+//!
+//! Chunks are fetched in parallel batches and written in order, so memory is bounded by
+//! one batch whatever the file size.
+
+use crate::error::{Error, Result};
+use crate::index::MasterIndex;
+use crate::repository::Repository;
+use format_spec::id::BlobId;
+use format_spec::list::{Content, ListBlob, ListEntry};
+use format_spec::tree::Node;
+use rayon::prelude::*;
+use std::io::Write;
+
+/// Chunks fetched at once.
+const FETCH_BATCH: usize = 16;
+
+/// Walks a content's list blobs depth-first, yielding data-chunk entries in file order.
+pub struct ChunkEntries<'a> {
+    repo: &'a Repository,
+    index: &'a MasterIndex,
+    stack: Vec<(u8, std::vec::IntoIter<ListEntry>)>,
+}
+
+impl<'a> ChunkEntries<'a> {
+    /// Starts at a node's content.
+    pub fn new(repo: &'a Repository, index: &'a MasterIndex, content: &Content) -> Self {
+        Self {
+            repo,
+            index,
+            stack: vec![(content.level, content.entries.clone().into_iter())],
+        }
+    }
+
+    fn expand(&mut self, level: u8, e: &ListEntry) -> Result<()> {
+        let bytes = self.repo.read_blob(self.index, &e.id)?;
+        let lb = ListBlob::decode(&bytes)
+            .map_err(|err| Error::damaged(format!("list blob {}", e.id), err))?;
+        let covered: u64 = lb
+            .entries
+            .iter()
+            .map(|x| x.size)
+            .fold(0, u64::saturating_add);
+        if lb.level + 1 != level || covered != e.size {
+            return Err(Error::damaged(
+                format!("list blob {}", e.id),
+                std::io::Error::other(format!(
+                    "level {} covering {covered} bytes where level {} covering {} was expected",
+                    lb.level,
+                    level - 1,
+                    e.size
+                )),
+            ));
+        }
+        self.stack.push((lb.level, lb.entries.into_iter()));
+        Ok(())
+    }
+}
+
+impl Iterator for ChunkEntries<'_> {
+    type Item = Result<ListEntry>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (level, iter) = self.stack.last_mut()?;
+            let level = *level;
+            match iter.next() {
+                None => {
+                    self.stack.pop();
+                }
+                Some(e) if level == 0 => return Some(Ok(e)),
+                Some(e) => {
+                    if let Err(err) = self.expand(level, &e) {
+                        self.stack.clear();
+                        return Some(Err(err));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Streams a file node's content to `out`, checking chunk sizes, total size and the
+/// whole-file hash. Returns the bytes written.
+pub fn write_content(
+    repo: &Repository,
+    index: &MasterIndex,
+    node: &Node,
+    path: &str,
+    out: &mut dyn Write,
+    on_bytes: &dyn Fn(u64),
+) -> Result<u64> {
+    let content = node.content.as_ref().ok_or_else(|| Error::PathInSnapshot {
+        path: path.into(),
+        reason: "has no content".into(),
+    })?;
+    let mut hasher = blake3::Hasher::new_keyed(&repo.keys().blob_id.0);
+    let mut entries = ChunkEntries::new(repo, index, content);
+    let mut written = 0u64;
+    loop {
+        let batch: Vec<ListEntry> = entries.by_ref().take(FETCH_BATCH).collect::<Result<_>>()?;
+        if batch.is_empty() {
+            break;
+        }
+        let blobs: Vec<Vec<u8>> = batch
+            .par_iter()
+            .map(|e| fetch(repo, index, &e.id, e.size, path))
+            .collect::<Result<_>>()?;
+        for b in blobs {
+            hasher.update(&b);
+            out.write_all(&b).map_err(|cause| Error::RestoreWrite {
+                path: path.into(),
+                cause,
+            })?;
+            written += b.len() as u64;
+            on_bytes(b.len() as u64);
+        }
+    }
+    if written != node.size {
+        return Err(Error::ContentMismatch { path: path.into() });
+    }
+    if let Some(h) = node.hash {
+        if BlobId(*hasher.finalize().as_bytes()) != h {
+            return Err(Error::ContentMismatch { path: path.into() });
+        }
+    }
+    Ok(written)
+}
+
+fn fetch(
+    repo: &Repository,
+    index: &MasterIndex,
+    id: &BlobId,
+    size: u64,
+    path: &str,
+) -> Result<Vec<u8>> {
+    let b = repo.read_blob(index, id).map_err(|e| match e {
+        Error::MissingBlob { blob, .. } => Error::MissingBlob {
+            blob,
+            needed_by: path.into(),
+        },
+        other => other,
+    })?;
+    if b.len() as u64 != size {
+        return Err(Error::damaged(
+            format!("data blob {id} (in {path})"),
+            std::io::Error::other(format!("{} bytes, list says {size}", b.len())),
+        ));
+    }
+    Ok(b)
+}
+
+/// Writes one file of a snapshot to `out` (`strata dump`).
+pub fn dump_file(
+    repo: &Repository,
+    index: &MasterIndex,
+    node: &Node,
+    path: &str,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let n = write_content(repo, index, node, path, out, &|_| {})?;
+    out.flush().map_err(|cause| Error::RestoreWrite {
+        path: "<stdout>".into(),
+        cause,
+    })?;
+    Ok(n)
+}
