@@ -22,6 +22,7 @@ pub struct Chunker {
 }
 
 /// The 256-entry gear table for a chunker key.
+#[expect(clippy::expect_used, reason = "chunks_exact(8) yields 8-byte slices")]
 pub fn gear_table(key: &SubKey) -> Vec<u64> {
     let mut xof = blake3::Hasher::new_keyed(&key.0)
         .update(GEAR_INPUT)
@@ -110,7 +111,7 @@ mod tests {
         assert_eq!(a.iter().sum::<usize>(), data.len());
         assert!(a[..a.len() - 1]
             .iter()
-            .all(|&n| n >= 16 << 10 && n <= 256 << 10));
+            .all(|&n| ((16 << 10)..=(256 << 10)).contains(&n)));
         assert_ne!(a, b, "different keys cut differently");
     }
 }

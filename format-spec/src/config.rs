@@ -38,8 +38,8 @@ impl ChunkerParams {
             && self.avg < self.max
             && self.max <= limits::MAX_CHUNK_SIZE
             && self.avg.is_power_of_two()
-            && self.min % 2 == 0
-            && self.max % 2 == 0;
+            && self.min.is_multiple_of(2)
+            && self.max.is_multiple_of(2);
         if !ok {
             return Err(DecodeError::Invalid {
                 what: "chunker params",

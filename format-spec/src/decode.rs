@@ -113,6 +113,10 @@ pub fn msgpack<T: DeserializeOwned>(
 }
 
 /// Encodes a structure as MessagePack with named fields (maps keyed by field name).
+#[expect(
+    clippy::expect_used,
+    reason = "serializing owned, well-formed data to a Vec cannot fail"
+)]
 pub fn to_msgpack<T: serde::Serialize>(value: &T) -> Vec<u8> {
     rmp_serde::to_vec_named(value)
         .expect("in-memory MessagePack encoding of owned data cannot fail")

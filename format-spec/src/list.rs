@@ -108,12 +108,12 @@ pub fn split(entries: &[ListEntry]) -> Vec<&[ListEntry]> {
     let mut start = 0;
     for (i, e) in entries.iter().enumerate() {
         if is_cut(&e.id) || i + 1 - start == limits::MAX_LIST_ENTRIES {
-            out.push(&entries[start..=i]);
+            out.extend(entries.get(start..=i));
             start = i + 1;
         }
     }
     if start < entries.len() {
-        out.push(&entries[start..]);
+        out.extend(entries.get(start..));
     }
     out
 }

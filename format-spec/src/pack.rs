@@ -52,6 +52,10 @@ pub struct PackHeader {
 
 impl PackHeader {
     /// Encodes the header plaintext (before sealing).
+    #[expect(
+        clippy::expect_used,
+        reason = "the writer bounds entry and base counts far below u32/u8"
+    )]
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(5 + self.entries.len() * ENTRY_MIN_LEN);
         out.push(VERSION);
@@ -171,7 +175,7 @@ fn validate_entry(
         }
         _ => {}
     }
-    if e.bases.iter().any(|b| *b == e.id) {
+    if e.bases.contains(&e.id) {
         return invalid(format!("blob {} names itself as its base", e.id.short()));
     }
     if e.encoding == Encoding::ZstdDelta && e.kind != BlobKind::Data {

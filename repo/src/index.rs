@@ -72,6 +72,10 @@ impl MasterIndex {
         }
     }
 
+    #[expect(
+        clippy::expect_used,
+        reason = "a repository has fewer than 4 billion packs"
+    )]
     fn pack_position(&mut self, id: PackId, size: u64) -> u32 {
         if let Some(&pos) = self.pack_pos.get(&id) {
             return pos;
@@ -93,6 +97,10 @@ impl MasterIndex {
     }
 
     /// The pack ID and size at a position.
+    #[expect(
+        clippy::expect_used,
+        reason = "positions are only handed out by this index"
+    )]
     pub fn pack(&self, pos: u32) -> (PackId, u64) {
         self.packs
             .get(pos as usize)

@@ -152,9 +152,7 @@ impl<'a> Assembler<'a> {
                 self.push(node)?;
             }
             Event::FileAbort(msg) | Event::Warning(msg) => {
-                if matches!(self.file, Some(_)) {
-                    self.file = None;
-                }
+                self.file = None;
                 tracing::warn!("{msg}");
                 self.summary.errors += 1;
                 self.warnings.push(msg);
@@ -176,10 +174,13 @@ impl<'a> Assembler<'a> {
 
     fn store_tree(&mut self, mut nodes: Vec<Node>) -> Result<BlobId> {
         nodes.sort_by(|a, b| a.name.cmp(&b.name));
-        if let Some(w) = nodes.windows(2).find(|w| w[0].name == w[1].name) {
+        if let Some([a, _]) = nodes
+            .windows(2)
+            .find(|w| matches!(w, [a, b] if a.name == b.name))
+        {
             return Err(Error::Usage(format!(
                 "two entries named {:?} in one directory",
-                String::from_utf8_lossy(&w[0].name)
+                String::from_utf8_lossy(&a.name)
             )));
         }
         let bytes = Tree {

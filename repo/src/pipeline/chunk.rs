@@ -29,6 +29,10 @@ impl<'c, R: Read> StreamChunker<'c, R> {
         }
     }
 
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "start <= end <= buf.len() is kept by every update"
+    )]
     fn fill(&mut self) -> io::Result<()> {
         let max = self.chunker.params().max as usize;
         if self.end - self.start >= max || self.eof {
@@ -52,6 +56,10 @@ impl<'c, R: Read> StreamChunker<'c, R> {
     }
 
     /// The next chunk, or `None` at the end of the stream.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "start <= end <= buf.len() and n <= avail.len()"
+    )]
     pub fn next_chunk(&mut self) -> io::Result<Option<Vec<u8>>> {
         self.fill()?;
         let avail = &self.buf[self.start..self.end];

@@ -65,6 +65,11 @@ impl Packer {
 }
 
 /// Lays out, seals and writes one pack.
+#[expect(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a pack is built in memory from blobs bounded by MAX_BLOB_SIZE and the pack target"
+)]
 pub fn write_pack(
     repo: &Repository,
     mut blobs: Vec<SealedBlob>,

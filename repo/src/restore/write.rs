@@ -10,12 +10,14 @@ use crate::error::{Error, Result};
 use crate::index::MasterIndex;
 use crate::progress::Progress;
 use crate::repository::Repository;
-use filetime::FileTime;
 use format_spec::id::BlobId;
 use format_spec::limits;
 use format_spec::tree::{Node, NodeKind};
+use nix::sys::stat::{futimens, utimensat, UtimensatFlags};
+use nix::sys::time::TimeSpec;
 use std::fs::{self, File};
 use std::io::{BufWriter, Read};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -166,11 +168,8 @@ impl Ctx<'_> {
                 if self.is_root {
                     let _ = std::os::unix::fs::lchown(target, Some(node.uid), Some(node.gid));
                 }
-                let t = FileTime::from_unix_time(
-                    node.mtime_ns.div_euclid(1_000_000_000),
-                    node.mtime_ns.rem_euclid(1_000_000_000) as u32,
-                );
-                let _ = filetime::set_symlink_file_times(target, t, t);
+                let t = timespec(node.mtime_ns);
+                let _ = utimensat(None, target, &t, &t, UtimensatFlags::NoFollowSymlink);
                 self.stats.others += 1;
             }
             NodeKind::Fifo => {
@@ -194,10 +193,11 @@ impl Ctx<'_> {
             path: target.into(),
             cause,
         };
-        let t = FileTime::from_unix_time(
-            node.mtime_ns.div_euclid(1_000_000_000),
-            node.mtime_ns.rem_euclid(1_000_000_000) as u32,
-        );
+        let t = timespec(node.mtime_ns);
+        let nix_err = |e: nix::errno::Errno| Error::RestoreWrite {
+            path: target.into(),
+            cause: e.into(),
+        };
         let perms = fs::Permissions::from_mode(node.mode & 0o7777);
         match file {
             Some(f) => {
@@ -205,7 +205,7 @@ impl Ctx<'_> {
                     std::os::unix::fs::fchown(f, Some(node.uid), Some(node.gid)).map_err(err)?;
                 }
                 f.set_permissions(perms).map_err(err)?;
-                filetime::set_file_handle_times(f, Some(t), Some(t)).map_err(err)?;
+                futimens(f.as_raw_fd(), &t, &t).map_err(nix_err)?;
             }
             None => {
                 // `target` was created by us as a directory or FIFO and checked not to be a symlink.
@@ -214,7 +214,9 @@ impl Ctx<'_> {
                         .map_err(err)?;
                 }
                 fs::set_permissions(target, perms).map_err(err)?;
-                filetime::set_file_times(target, t, t).map_err(err)?;
+                // utimensat, not open(): opening a restored FIFO would block.
+                utimensat(None, target, &t, &t, UtimensatFlags::NoFollowSymlink)
+                    .map_err(nix_err)?;
             }
         }
         Ok(())
@@ -248,4 +250,9 @@ impl Ctx<'_> {
         }
         Ok(())
     }
+}
+
+/// A nanosecond timestamp as a `timespec`.
+fn timespec(ns: i64) -> TimeSpec {
+    TimeSpec::new(ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000))
 }
