@@ -625,7 +625,8 @@ fn sealed_raw_doc(
         &keys().encryption,
         &nonce(&format!("{structure} {case}")),
         &crypto::aad(&repo(), kind, None),
-        plaintext,
+        // Sealed MessagePack objects are zstd-compressed before sealing (SPEC.md § Sealed objects).
+        &format_spec::blob::compress_object(plaintext),
     );
     let mut d = Doc::new(structure, case, spec, comment, expect);
     d.hex("master_key", &MASTER_KEY)

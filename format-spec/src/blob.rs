@@ -15,6 +15,7 @@ use crate::decode::check_limit;
 use crate::error::DecodeError;
 use crate::limits;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 
 /// What a blob holds; tree and list blobs live in separate packs from data blobs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,9 +97,81 @@ impl Encoding {
     }
 }
 
+thread_local! {
+    // zstd contexts are costly to create (allocation plus table zeroing); with many small
+    // files that cost dominated a backup, so each thread keeps one of each.
+    static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+fn compress(plaintext: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.as_ref().is_none_or(|(l, _)| *l != level) {
+            *c = Some((level, zstd::bulk::Compressor::new(level)?));
+        }
+        match c.as_mut() {
+            Some((_, z)) => z.compress(plaintext),
+            None => zstd::bulk::compress(plaintext, level),
+        }
+    })
+}
+
+fn decompress(stored: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match d.as_mut() {
+            Some(z) => z.decompress(stored, capacity),
+            None => zstd::bulk::decompress(stored, capacity),
+        }
+    })
+}
+
+/// Decompresses one zstd frame whose header states its content size, refusing sizes above
+/// `max` before allocating (a hostile frame cannot make the reader allocate more).
+pub fn decompress_bounded(
+    what: &'static str,
+    stored: &[u8],
+    max: usize,
+) -> Result<Vec<u8>, DecodeError> {
+    let size = zstd::zstd_safe::get_frame_content_size(stored)
+        .ok()
+        .flatten()
+        .ok_or_else(|| DecodeError::Invalid {
+            what,
+            reason: "not a zstd frame with a content size".into(),
+        })?;
+    check_limit(what, size, max as u64)?;
+    let out = decompress(stored, size as usize).map_err(|e| DecodeError::Invalid {
+        what,
+        reason: e.to_string(),
+    })?;
+    if out.len() as u64 != size {
+        return Err(DecodeError::Invalid {
+            what,
+            reason: format!("decoded {} bytes, frame says {size}", out.len()),
+        });
+    }
+    Ok(out)
+}
+
+/// Compresses metadata objects (zstd level 3, content size in the frame header).
+pub fn compress_object(plaintext: &[u8]) -> Vec<u8> {
+    compress(plaintext, OBJECT_LEVEL).unwrap_or_else(|_| {
+        // Unreachable in practice; fall back to a stateless call, which cannot fail on owned input.
+        zstd::bulk::compress(plaintext, OBJECT_LEVEL).unwrap_or_default()
+    })
+}
+
+/// zstd level for sealed MessagePack objects (index files, snapshots, …).
+pub const OBJECT_LEVEL: i32 = 3;
+
 /// Compresses a plaintext with zstd at `level`, keeping it raw when zstd does not shrink it.
 pub fn encode(plaintext: &[u8], level: i32) -> (Encoding, Vec<u8>) {
-    match zstd::bulk::compress(plaintext, level) {
+    match compress(plaintext, level) {
         Ok(z) if z.len() < plaintext.len() => (Encoding::Zstd, z),
         _ => (Encoding::Raw, plaintext.to_vec()),
     }
@@ -114,7 +187,7 @@ pub fn decode(encoding: Encoding, stored: &[u8], raw_len: u32) -> Result<Vec<u8>
     let out = match encoding {
         Encoding::Raw => stored.to_vec(),
         Encoding::Zstd => {
-            zstd::bulk::decompress(stored, raw_len as usize).map_err(|e| DecodeError::Invalid {
+            decompress(stored, raw_len as usize).map_err(|e| DecodeError::Invalid {
                 what: "zstd blob",
                 reason: e.to_string(),
             })?

@@ -1,8 +1,11 @@
 //! Sealed MessagePack objects (config, index, snapshot, lock, drill, policy):
 //! SPEC.md § [Sealed objects](../../SPEC.md#sealed-objects).
 //!
-//! Each such file is `seal(encryption key, nonce, AAD(repo, kind, none), MessagePack)`.
+//! Each such file is `seal(encryption key, nonce, AAD(repo, kind, none), zstd(MessagePack))`:
+//! one zstd frame with its content size in the header, so a reader bounds the plaintext
+//! before it allocates. Compression halves index files (their field names repeat per blob).
 
+use crate::blob;
 use crate::crypto::{self, ObjectKind, SubKeys, NONCE_LEN};
 use crate::decode::{check_limit, msgpack, to_msgpack};
 use crate::error::OpenError;
@@ -22,7 +25,7 @@ pub fn seal<T: Serialize>(
         &keys.encryption,
         nonce,
         &crypto::aad(repo, kind, None),
-        &to_msgpack(value),
+        &blob::compress_object(&to_msgpack(value)),
     )
 }
 
@@ -46,8 +49,10 @@ pub fn open<T: DeserializeOwned>(
         &crypto::aad(repo, kind, None),
         bytes,
     )?;
-    msgpack(kind.name(), &plain, max).map_err(|cause| OpenError::Decode {
+    let decode = |cause| OpenError::Decode {
         kind: kind.name(),
         cause,
-    })
+    };
+    let plain = blob::decompress_bounded(kind.name(), &plain, max).map_err(decode)?;
+    msgpack(kind.name(), &plain, max).map_err(decode)
 }

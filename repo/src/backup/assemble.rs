@@ -8,7 +8,7 @@
 use super::source::Event;
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
-use crate::pipeline::seal::{seal_blob, SealedBlob};
+use crate::pipeline::seal::{seal_blob, seal_blob_at, SealedBlob};
 use crate::progress::Progress;
 use crate::repository::Repository;
 use crossbeam_channel::Sender;
@@ -68,12 +68,15 @@ impl<'a> Assembler<'a> {
         let prepared: Vec<Prepared> = events
             .par_iter()
             .map(|ev| match ev {
-                Event::Chunk(data) => {
+                Event::Chunk(data, level) => {
                     let id = self.repo.keys().blob_id(data);
                     if self.known(&id) {
                         Some(Ok((id, None)))
                     } else {
-                        Some(seal_blob(self.repo, BlobKind::Data, id, data).map(|s| (id, Some(s))))
+                        Some(
+                            seal_blob_at(self.repo, BlobKind::Data, id, data, *level)
+                                .map(|s| (id, Some(s))),
+                        )
                     }
                 }
                 _ => None,
@@ -122,7 +125,7 @@ impl<'a> Assembler<'a> {
                 self.push(node)?;
             }
             Event::FileStart(node) => self.file = Some((node, Vec::new())),
-            Event::Chunk(data) => {
+            Event::Chunk(data, _) => {
                 let (id, sealed) =
                     prep.unwrap_or_else(|| Err(Error::Usage("chunk without preparation".into())))?;
                 if let Some(s) = sealed {
@@ -145,7 +148,19 @@ impl<'a> Assembler<'a> {
                     .take()
                     .ok_or_else(|| Error::Usage("file end outside a file".into()))?;
                 node.size = size;
-                node.hash = Some(hash);
+                // A one-chunk file's content hash *is* its chunk's ID (same keyed hash over
+                // the same bytes), so it is omitted (SPEC.md § Trees); checking the equality
+                // here catches a pipeline that mixed up chunks.
+                node.hash = match entries.as_slice() {
+                    [only] if only.id == hash => None,
+                    [only] => {
+                        return Err(Error::HashMismatch {
+                            blob: only.id.to_hex(),
+                            pack: "(file hash differs from its only chunk)".into(),
+                        })
+                    }
+                    _ => Some(hash),
+                };
                 node.content = Some(self.build_content(entries)?);
                 self.summary.files_new += 1;
                 self.progress.file_done();

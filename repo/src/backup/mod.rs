@@ -31,13 +31,13 @@ use source::{Event, Producer};
 use std::time::Instant;
 
 /// Chunk bytes gathered before a parallel batch runs.
-const BATCH_BYTES: usize = 16 << 20;
+const BATCH_BYTES: usize = 8 << 20;
 /// Events gathered before a batch runs regardless of size (many small files).
 const BATCH_EVENTS: usize = 512;
 /// Events buffered between the producer and the assembler.
-const EVENT_QUEUE: usize = 32;
+const EVENT_QUEUE: usize = 16;
 /// Sealed blobs buffered before the upload thread.
-const PACK_QUEUE: usize = 64;
+const PACK_QUEUE: usize = 8;
 
 /// What to back up and how to label it.
 #[derive(Clone, Debug)]
@@ -135,6 +135,8 @@ pub fn backup(
             hash_key: &repo.keys().blob_id,
             excludes: &excludes,
             tx: ev_tx,
+            zstd_level: repo.config().zstd_level,
+            buf: Default::default(),
         };
         let source = &opts.source;
         s.spawn(move || producer.run(source));
@@ -213,7 +215,7 @@ fn assemble_all(
     let mut batch = Vec::new();
     let mut bytes = 0usize;
     for ev in rx.iter() {
-        if let Event::Chunk(c) = &ev {
+        if let Event::Chunk(c, _) = &ev {
             bytes += c.len();
         }
         let fatal = matches!(ev, Event::Fatal(_));

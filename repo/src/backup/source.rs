@@ -6,6 +6,7 @@
 use crate::backup::meta::node_from_metadata;
 use crate::error::Error;
 use crate::pipeline::chunk::StreamChunker;
+use crate::pipeline::zstd_tune::LevelTuner;
 use crate::util::now_ns;
 use crossbeam_channel::Sender;
 use format_spec::chunking::Chunker;
@@ -46,8 +47,8 @@ pub enum Event {
     DirExit,
     /// A regular file begins (node without content).
     FileStart(Node),
-    /// The next chunk of the current file.
-    Chunk(Vec<u8>),
+    /// The next chunk of the current file, with the zstd level chosen for it.
+    Chunk(Vec<u8>, i32),
     /// The current file ended: whole-content hash and bytes read.
     FileEnd {
         /// Keyed BLAKE3 of the content.
@@ -75,6 +76,10 @@ pub struct Producer<'a> {
     pub excludes: &'a GlobSet,
     /// Event sink.
     pub tx: Sender<Event>,
+    /// Configured zstd level.
+    pub zstd_level: i32,
+    /// Chunker buffer reused across files.
+    pub buf: std::cell::RefCell<Vec<u8>>,
 }
 
 impl Producer<'_> {
@@ -83,18 +88,26 @@ impl Producer<'_> {
     }
 
     /// Streams a reader as chunks plus `FileEnd`; returns false if the receiver hung up.
-    fn stream(&self, reader: impl Read, what: &Path) -> Result<bool, std::io::Error> {
-        let mut chunks = StreamChunker::new(reader, self.chunker);
+    fn stream(
+        &self,
+        reader: impl Read,
+        what: &Path,
+        expected: Option<u64>,
+    ) -> Result<bool, std::io::Error> {
+        let mut chunks = StreamChunker::with_buffer(reader, self.chunker, self.buf.take());
         let mut hasher = blake3::Hasher::new_keyed(&self.hash_key.0);
         let mut size = 0u64;
+        let mut tuner = LevelTuner::new(self.zstd_level, expected);
         while let Some(c) = chunks.next_chunk()? {
             hasher.update(&c);
             size += c.len() as u64;
-            if !self.send(Event::Chunk(c)) {
+            let level = tuner.level_for(&c);
+            if !self.send(Event::Chunk(c, level)) {
                 return Ok(false);
             }
         }
         tracing::trace!(path = %what.display(), size, "file read");
+        self.buf.replace(chunks.into_buffer());
         Ok(self.send(Event::FileEnd {
             hash: BlobId(*hasher.finalize().as_bytes()),
             size,
@@ -107,7 +120,7 @@ impl Producer<'_> {
             Source::Paths(paths) => self.paths(paths),
             Source::Stdin { name } => {
                 self.send(Event::FileStart(stream_node(name)));
-                if let Err(e) = self.stream(std::io::stdin().lock(), Path::new("<stdin>")) {
+                if let Err(e) = self.stream(std::io::stdin().lock(), Path::new("<stdin>"), None) {
                     self.send(Event::Fatal(Error::Source {
                         path: "<stdin>".into(),
                         cause: e,
@@ -143,7 +156,7 @@ impl Producer<'_> {
             }));
             return;
         };
-        let streamed = self.stream(stdout, Path::new(command));
+        let streamed = self.stream(stdout, Path::new(command), None);
         let status = child.wait();
         let fatal = match (streamed, status) {
             (Err(e), _) => Some(Error::Source {
@@ -288,10 +301,11 @@ impl Producer<'_> {
             Ok(f) => f,
             Err(e) => return self.send(Event::Warning(format!("{}: {e}", path.display()))),
         };
+        let size = node.size;
         if !self.send(Event::FileStart(node)) {
             return false;
         }
-        match self.stream(f, path) {
+        match self.stream(f, path, Some(size)) {
             Ok(alive) => alive,
             Err(e) => self.send(Event::FileAbort(format!("{}: {e}", path.display()))),
         }

@@ -18,11 +18,20 @@ pub struct StreamChunker<'c, R> {
 impl<'c, R: Read> StreamChunker<'c, R> {
     /// Wraps a reader.
     pub fn new(reader: R, chunker: &'c Chunker) -> Self {
+        Self::with_buffer(reader, chunker, Vec::new())
+    }
+
+    /// Wraps a reader, reusing `buf` (from [`Self::into_buffer`]) so that a walk over many
+    /// small files does not allocate and zero two maximum-size chunks per file.
+    pub fn with_buffer(reader: R, chunker: &'c Chunker, mut buf: Vec<u8>) -> Self {
         let cap = chunker.params().max as usize * 2;
+        if buf.len() != cap {
+            buf = vec![0u8; cap];
+        }
         Self {
             reader,
             chunker,
-            buf: vec![0u8; cap],
+            buf,
             start: 0,
             end: 0,
             eof: false,
@@ -53,6 +62,11 @@ impl<'c, R: Read> StreamChunker<'c, R> {
             }
         }
         Ok(())
+    }
+
+    /// Gives the buffer back for the next stream.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
     }
 
     /// The next chunk, or `None` at the end of the stream.

@@ -7,3 +7,4 @@
 pub mod chunk;
 pub mod packer;
 pub mod seal;
+pub mod zstd_tune;

@@ -31,9 +31,20 @@ pub fn seal_blob(
     id: BlobId,
     plaintext: &[u8],
 ) -> Result<SealedBlob> {
+    seal_blob_at(repo, kind, id, plaintext, repo.config().zstd_level)
+}
+
+/// [`seal_blob`] at a chosen zstd level (see `zstd_tune`).
+pub fn seal_blob_at(
+    repo: &Repository,
+    kind: BlobKind,
+    id: BlobId,
+    plaintext: &[u8],
+    level: i32,
+) -> Result<SealedBlob> {
     let raw_len = u32::try_from(plaintext.len())
         .map_err(|_| Error::Usage(format!("blob of {} bytes is too large", plaintext.len())))?;
-    let (encoding, stored) = blob::encode(plaintext, repo.config().zstd_level);
+    let (encoding, stored) = blob::encode(plaintext, level);
     let okind = kind.object_kind();
     let aad = crypto::aad(repo.id(), okind, Some(&id));
     let bytes = crypto::seal(&repo.keys().encryption, &nonce(), &aad, &stored);
