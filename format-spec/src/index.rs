@@ -61,7 +61,17 @@ impl IndexFile {
     pub fn validate(&self) -> Result<(), DecodeError> {
         check_version("index", self.v, VERSION)?;
         for p in &self.packs {
+            crate::decode::check_limit("index pack size", p.size, crate::limits::MAX_PACK_SIZE)?;
             for b in &p.blobs {
+                if (b.enc == Encoding::ZstdDelta) == b.bases.is_empty() {
+                    return Err(DecodeError::Invalid {
+                        what: "index entry",
+                        reason: format!(
+                            "blob {}: only zstd-delta entries name bases, and they must",
+                            b.id.short()
+                        ),
+                    });
+                }
                 if u64::from(b.off) + u64::from(b.len) > p.size {
                     return Err(DecodeError::Invalid {
                         what: "index entry",

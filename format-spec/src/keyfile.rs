@@ -6,7 +6,7 @@
 
 use crate::crypto::{self, MasterKey, ObjectKind, SubKey, NONCE_LEN};
 use crate::decode::{check_limit, check_version, msgpack, to_msgpack};
-use crate::error::DecodeError;
+use crate::error::{DecodeError, OpenError};
 use crate::id::RepoId;
 use crate::limits;
 use serde::{Deserialize, Serialize};
@@ -140,11 +140,13 @@ impl KeyFile {
         user: &str,
     ) -> Result<Self, DecodeError> {
         let kek = params.derive(passphrase, salt)?;
-        let mut payload = to_msgpack(&KeyPayload {
+        let mut value = KeyPayload {
             v: VERSION,
             master: ByteBuf::from(master.0.to_vec()),
             repo,
-        });
+        };
+        let mut payload = to_msgpack(&value);
+        value.master.as_mut_slice().zeroize();
         let sealed = crypto::seal(&kek, nonce, &aad(), &payload);
         payload.zeroize();
         Ok(Self {
@@ -195,18 +197,28 @@ impl KeyFile {
             .params
             .derive(passphrase, &self.salt)
             .map_err(UnlockError::Invalid)?;
-        let mut plain = crypto::open(&kek, ObjectKind::KeyFile, &aad(), &self.sealed)
-            .map_err(|_| UnlockError::WrongPassphrase)?;
+        // Only a failed tag means "wrong passphrase"; a sealed field too short to be one
+        // is a damaged key file, which a user must be told apart.
+        let mut plain =
+            crypto::open(&kek, ObjectKind::KeyFile, &aad(), &self.sealed).map_err(|e| match e {
+                OpenError::Authentication { .. } => UnlockError::WrongPassphrase,
+                other => UnlockError::Invalid(DecodeError::Invalid {
+                    what: "key file sealed",
+                    reason: other.to_string(),
+                }),
+            })?;
         let payload: Result<KeyPayload, _> = msgpack("key payload", &plain, limits::MAX_KEY_FILE);
         plain.zeroize();
-        let payload = payload.map_err(UnlockError::Invalid)?;
-        let master: [u8; 32] = payload.master.as_slice().try_into().map_err(|_| {
+        let mut payload = payload.map_err(UnlockError::Invalid)?;
+        check_version("key payload", payload.v, VERSION).map_err(UnlockError::Invalid)?;
+        let master: Result<[u8; 32], _> = payload.master.as_slice().try_into().map_err(|_| {
             UnlockError::Invalid(DecodeError::Invalid {
                 what: "key payload master",
                 reason: format!("{} bytes, expected 32", payload.master.len()),
             })
-        })?;
-        Ok((MasterKey(master), payload.repo))
+        });
+        payload.master.as_mut_slice().zeroize();
+        Ok((MasterKey(master?), payload.repo))
     }
 }
 

@@ -90,10 +90,17 @@ impl PackHeader {
             });
         }
         let count = r.u32_le("pack entry count")? as usize;
+        // A count no header could hold is TooLarge; one that merely overruns this header
+        // (a cut inside the entries) is Truncated. Either way nothing is allocated for it.
         check_limit(
             "pack entry count",
             count as u64,
-            (r.remaining() / ENTRY_MIN_LEN) as u64,
+            (limits::MAX_PACK_HEADER / ENTRY_MIN_LEN) as u64,
+        )?;
+        r.check_len(
+            "pack entries",
+            count * ENTRY_MIN_LEN,
+            limits::MAX_PACK_HEADER,
         )?;
         let mut entries = Vec::with_capacity(count);
         let mut prev_end = 0u64;
@@ -186,6 +193,7 @@ fn validate_entry(
 
 /// Reads the trailer of a pack of `pack_len` bytes: returns (header offset, sealed header length).
 pub fn trailer(last4: [u8; 4], pack_len: u64) -> Result<(u64, usize), DecodeError> {
+    check_limit("pack size", pack_len, limits::MAX_PACK_SIZE)?;
     let header_len = u32::from_le_bytes(last4) as usize;
     check_limit(
         "pack header length",

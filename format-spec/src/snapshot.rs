@@ -108,6 +108,12 @@ impl Snapshot {
                 reason: "a full has no parent and no base".into(),
             });
         }
+        if self.exit_status.is_some_and(|c| c != 0) {
+            return Err(DecodeError::Invalid {
+                what: "snapshot exit_status",
+                reason: "a snapshot is only written after its command succeeded".into(),
+            });
+        }
         if self.level != Level::Full && (self.parent.is_none() || self.base.is_none()) {
             return Err(DecodeError::Invalid {
                 what: "snapshot lineage",
