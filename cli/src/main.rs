@@ -2,6 +2,7 @@
 
 mod cmd;
 mod exit_code;
+mod malloc_tuning;
 mod output;
 mod password;
 mod progress;
@@ -66,6 +67,7 @@ enum Command {
 }
 
 fn main() {
+    malloc_tuning::apply();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG")
