@@ -152,3 +152,38 @@ fn garbage_trailer_length_does_not_allocate_or_panic() {
     ]);
     assert_ne!(out.status.code(), Some(101));
 }
+
+#[test]
+fn a_data_blob_posing_as_a_tree_is_refused() {
+    use format_spec::crypto::ObjectKind;
+    use format_spec::snapshot::Snapshot;
+    use strata_repo::backend::FileType;
+    let (r, _, _) = setup();
+    let repo = Repository::open(Arc::new(LocalBackend::new(&r.repo)), PASSWORD.as_bytes()).unwrap();
+    let index = repo.load_index().unwrap();
+    let data_blob = index
+        .blobs()
+        .find(|(_, l)| !l.kind.is_metadata())
+        .map(|(id, _)| *id)
+        .unwrap();
+    let (_, snap) = repo.snapshots().unwrap().pop().unwrap();
+    let forged = Snapshot {
+        tree: data_blob,
+        ..snap
+    };
+    let id = repo
+        .save(FileType::Snapshot, ObjectKind::Snapshot, &forged)
+        .unwrap();
+    let out = r.run(&[
+        "restore",
+        &hex::encode(id),
+        "--target",
+        r.path("o").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("referenced as Tree"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -5,7 +5,7 @@ use crate::backend::{Backend, FileType};
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
 use crate::util::{hostname, now_ns, username};
-use format_spec::blob;
+use format_spec::blob::{self, BlobKind};
 use format_spec::config::{ChunkerParams, RepoConfig};
 use format_spec::crypto::{self, MasterKey, ObjectKind, SubKeys, NONCE_LEN};
 use format_spec::id::{content_name, BlobId, IndexId, KeyId, RepoId};
@@ -295,8 +295,9 @@ impl Repository {
         Ok(MasterIndex::build(files))
     }
 
-    /// Reads one blob, authenticates, decodes and re-hashes it against its ID.
-    pub fn read_blob(&self, index: &MasterIndex, id: &BlobId) -> Result<Vec<u8>> {
+    /// Reads one blob of the kind the reference implies, authenticates, decodes and
+    /// re-hashes it against its ID.
+    pub fn read_blob(&self, index: &MasterIndex, id: &BlobId, kind: BlobKind) -> Result<Vec<u8>> {
         let loc = index.get(id).ok_or_else(|| Error::MissingBlob {
             blob: id.to_hex(),
             needed_by: "snapshot".into(),
@@ -304,6 +305,16 @@ impl Repository {
         let (pack, _) = index.pack(loc.pack);
         let pack_hex = pack.to_hex();
         let what = || format!("pack {pack_hex} (blob {})", id.short());
+        if loc.kind != kind {
+            // A tree must not be read as file data, nor data as a tree (SPEC.md § Reading a snapshot).
+            return Err(Error::damaged(
+                what(),
+                std::io::Error::other(format!(
+                    "indexed as a {:?} blob, referenced as {kind:?}",
+                    loc.kind
+                )),
+            ));
+        }
         let sealed = self
             .backend
             .read_range(

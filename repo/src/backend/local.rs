@@ -149,10 +149,19 @@ impl Backend for LocalBackend {
             _ => vec![self.root.join(t.dir())],
         };
         for d in dirs {
-            for e in fs::read_dir(d)? {
+            for e in fs::read_dir(&d)? {
                 let e = e?;
                 let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with(".tmp-") || check_name(&name).is_err() {
+                // Only content names (64 lower-case hex) are repository files (SPEC.md §
+                // Repository layout); temporary files and strays are ignored.
+                if name.len() != 64 || !name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                {
+                    continue;
+                }
+                if t == FileType::Pack
+                    && d.file_name()
+                        .is_some_and(|x| !name.starts_with(&*x.to_string_lossy()))
+                {
                     continue;
                 }
                 let md = e.metadata()?;

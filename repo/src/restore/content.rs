@@ -7,6 +7,7 @@
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
 use crate::repository::Repository;
+use format_spec::blob::BlobKind;
 use format_spec::id::BlobId;
 use format_spec::list::{Content, ListBlob, ListEntry};
 use format_spec::tree::Node;
@@ -34,7 +35,7 @@ impl<'a> ChunkEntries<'a> {
     }
 
     fn expand(&mut self, level: u8, e: &ListEntry) -> Result<()> {
-        let bytes = self.repo.read_blob(self.index, &e.id)?;
+        let bytes = self.repo.read_blob(self.index, &e.id, BlobKind::List)?;
         let lb = ListBlob::decode(&bytes)
             .map_err(|err| Error::damaged(format!("list blob {}", e.id), err))?;
         let covered: u64 = lb
@@ -134,13 +135,15 @@ fn fetch(
     size: u64,
     path: &str,
 ) -> Result<Vec<u8>> {
-    let b = repo.read_blob(index, id).map_err(|e| match e {
-        Error::MissingBlob { blob, .. } => Error::MissingBlob {
-            blob,
-            needed_by: path.into(),
-        },
-        other => other,
-    })?;
+    let b = repo
+        .read_blob(index, id, BlobKind::Data)
+        .map_err(|e| match e {
+            Error::MissingBlob { blob, .. } => Error::MissingBlob {
+                blob,
+                needed_by: path.into(),
+            },
+            other => other,
+        })?;
     if b.len() as u64 != size {
         return Err(Error::damaged(
             format!("data blob {id} (in {path})"),

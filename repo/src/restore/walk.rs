@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
 use crate::repository::Repository;
+use format_spec::blob::BlobKind;
 use format_spec::id::BlobId;
 use format_spec::limits;
 use format_spec::tree::{Node, NodeKind, Tree};
@@ -37,7 +38,7 @@ pub fn display_path(path: &[Vec<u8>]) -> String {
 
 /// Loads and validates a tree blob.
 pub fn load_tree(repo: &Repository, index: &MasterIndex, id: &BlobId) -> Result<Tree> {
-    let bytes = repo.read_blob(index, id)?;
+    let bytes = repo.read_blob(index, id, BlobKind::Tree)?;
     Tree::decode(&bytes).map_err(|e| Error::damaged(format!("tree blob {id}"), e))
 }
 
