@@ -63,6 +63,18 @@ impl IndexFile {
         for p in &self.packs {
             crate::decode::check_limit("index pack size", p.size, crate::limits::MAX_PACK_SIZE)?;
             for b in &p.blobs {
+                crate::decode::check_limit(
+                    "index entry raw length",
+                    b.raw.into(),
+                    crate::limits::MAX_BLOB_SIZE.into(),
+                )?;
+                // A writer stores a blob raw when compression does not shrink it, so the
+                // sealed length never exceeds the plaintext's by more than the seal overhead.
+                crate::decode::check_limit(
+                    "index entry sealed length",
+                    b.len.into(),
+                    u64::from(b.raw) + crate::crypto::SEAL_OVERHEAD as u64,
+                )?;
                 if (b.enc == Encoding::ZstdDelta) == b.bases.is_empty() {
                     return Err(DecodeError::Invalid {
                         what: "index entry",

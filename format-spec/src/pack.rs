@@ -160,6 +160,11 @@ fn validate_entry(
         e.raw_len.into(),
         limits::MAX_BLOB_SIZE.into(),
     )?;
+    check_limit(
+        "pack entry stored length",
+        e.stored_len.into(),
+        u64::from(e.raw_len) + SEAL_OVERHEAD as u64,
+    )?;
     if (e.stored_len as usize) < SEAL_OVERHEAD {
         return invalid(format!(
             "stored length {} is shorter than a sealed object",

@@ -305,6 +305,15 @@ impl Repository {
         let (pack, _) = index.pack(loc.pack);
         let pack_hex = pack.to_hex();
         let what = || format!("pack {pack_hex} (blob {})", id.short());
+        if kind == BlobKind::Data && loc.raw_len > self.config.chunker.max {
+            return Err(Error::damaged(
+                what(),
+                std::io::Error::other(format!(
+                    "raw length {} exceeds the maximum chunk size {}",
+                    loc.raw_len, self.config.chunker.max
+                )),
+            ));
+        }
         if loc.kind != kind {
             // A tree must not be read as file data, nor data as a tree (SPEC.md § Reading a snapshot).
             return Err(Error::damaged(
