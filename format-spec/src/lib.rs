@@ -41,6 +41,8 @@ pub mod list;
 pub mod lock;
 pub mod object;
 pub mod pack;
+#[cfg(test)]
+mod proptests;
 pub mod snapshot;
 pub mod tree;
 
