@@ -144,7 +144,7 @@ fn second_backup_of_unchanged_data_stores_no_new_data_and_duplicates_once() {
         new < read - dumpish(120_000).len() as u64 + 200_000,
         "new {new} read {read}"
     );
-    let second = r.json(&["backup", "--json", src.to_str().unwrap()]);
+    let second = r.json(&["backup", "--json", "--level", "full", src.to_str().unwrap()]);
     assert_eq!(second["summary"]["bytes_read"].as_u64().unwrap(), read);
     // Only tree blobs may be new (directory mtimes/atimes do not change, so none should be).
     assert!(
@@ -153,6 +153,14 @@ fn second_backup_of_unchanged_data_stores_no_new_data_and_duplicates_once() {
         second["summary"]
     );
     assert_ne!(first["id"], second["id"]);
+    // An incremental reuses every unchanged file without reading it.
+    let third = r.json(&["backup", "--json", "--level", "incr", src.to_str().unwrap()]);
+    assert_eq!(third["level"], "incr");
+    assert_eq!(third["parent"], second["id"]);
+    assert_eq!(third["base"], second["id"]);
+    assert_eq!(third["summary"]["bytes_read"], 0);
+    assert_eq!(third["summary"]["files_unchanged"], 6);
+    assert_eq!(third["summary"]["total_bytes"], second["summary"]["total_bytes"]);
 }
 
 #[test]

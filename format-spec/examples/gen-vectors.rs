@@ -1543,6 +1543,7 @@ fn snapshot_full() -> Snapshot {
             files_unchanged: 0,
             dirs: 2,
             bytes_read: 1_000_000,
+            total_bytes: 1_000_000,
             bytes_new: 900_000,
             bytes_stored: 400_000,
             blobs_new: 7,

@@ -15,6 +15,7 @@
 //! | [`snapshot`] | Snapshots |
 //! | [`config`] | Config |
 //! | [`lock`] | Locks |
+//! | [`policy`] | Policies |
 //! | [`chunking`] | Chunking |
 //! | [`decode`], [`error`] | Limits |
 //!
@@ -41,6 +42,7 @@ pub mod list;
 pub mod lock;
 pub mod object;
 pub mod pack;
+pub mod policy;
 #[cfg(test)]
 mod proptests;
 pub mod snapshot;

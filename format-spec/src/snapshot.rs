@@ -48,6 +48,9 @@ pub struct Summary {
     pub dirs: u64,
     /// Bytes read from the source.
     pub bytes_read: u64,
+    /// Logical size of all files in the snapshot, read or reused.
+    #[serde(default)]
+    pub total_bytes: u64,
     /// Plaintext bytes of blobs not already in the repository.
     pub bytes_new: u64,
     /// Bytes written to packs (sealed, compressed, padded).

@@ -11,6 +11,7 @@
 //! | [`restore`] | reading snapshots back: restore, dump, ls |
 //! | [`snapshots`] | listing and resolving snapshot references |
 //! | [`lock`] | shared and exclusive locks |
+//! | [`policy`] | stored schedule policies |
 //! | [`progress`] | progress events |
 //!
 //! ```no_run
@@ -30,6 +31,7 @@ pub mod index;
 pub mod keys;
 pub mod lock;
 pub mod pipeline;
+pub mod policy;
 pub mod progress;
 pub mod repository;
 pub mod restore;

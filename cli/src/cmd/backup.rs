@@ -91,12 +91,6 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let _lock = Lock::acquire(repo.clone(), false, "backup")?;
     let host = a.host.clone().unwrap_or_else(this_host);
     let set = a.set.clone().unwrap_or_else(|| default_set(&host, &paths));
-    if a.level != "full" && a.level != "auto" && !g.quiet {
-        eprintln!(
-            "note: level {} is not available in this version; writing a full snapshot",
-            a.level
-        );
-    }
     let opts = BackupOptions {
         source,
         set,
@@ -105,6 +99,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         excludes: a.excludes.clone(),
         dry_run: a.dry_run,
         paths,
+        level: a.level.parse().map_err(anyhow::Error::msg)?,
     };
     let bar = Bar::new(!g.quiet && !g.json, "backup");
     let out = backup(&repo, &opts, &bar);
@@ -113,9 +108,12 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     for w in &out.warnings {
         eprintln!("warning: {w}");
     }
+    if let (Some(n), false) = (&out.note, g.quiet) {
+        eprintln!("note: {n}");
+    }
     let s = &out.snapshot.summary;
     if g.json {
-        let mut v = json!({ "message_type": "summary", "id": out.id.map(|i| i.to_hex()), "dry_run": a.dry_run, "warnings": out.warnings });
+        let mut v = json!({ "message_type": "summary", "id": out.id.map(|i| i.to_hex()), "dry_run": a.dry_run, "warnings": out.warnings, "note": out.note });
         if let (Some(obj), Some(id)) = (v.as_object_mut(), out.id) {
             if let Some(snap) = output::snapshot_json(&id, &out.snapshot).as_object() {
                 obj.extend(snap.clone());

@@ -70,7 +70,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
             s.host,
             s.level.name(),
             s.set,
-            output::bytes(s.summary.bytes_read),
+            output::bytes(s.summary.total_bytes),
             s.paths.join(" ")
         );
     }

@@ -61,7 +61,7 @@ impl Backend for LocalBackend {
 
     fn create(&self) -> io::Result<()> {
         fs::create_dir_all(&self.root)?;
-        for d in ["keys", "data", "index", "snapshots", "locks"] {
+        for d in ["keys", "data", "index", "snapshots", "locks", "policies"] {
             fs::create_dir_all(self.root.join(d))?;
         }
         for i in 0..=255u8 {
@@ -149,7 +149,13 @@ impl Backend for LocalBackend {
             _ => vec![self.root.join(t.dir())],
         };
         for d in dirs {
-            for e in fs::read_dir(&d)? {
+            let entries = match fs::read_dir(&d) {
+                Ok(e) => e,
+                // A directory a newer version added (e.g. `policies/`) may be absent.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for e in entries {
                 let e = e?;
                 let name = e.file_name().to_string_lossy().into_owned();
                 // Only content names (64 lower-case hex) are repository files (SPEC.md §

@@ -22,6 +22,8 @@ pub enum FileType {
     Snapshot,
     /// `locks/`.
     Lock,
+    /// `policies/`.
+    Policy,
 }
 
 impl FileType {
@@ -34,6 +36,7 @@ impl FileType {
             Self::Index => "index",
             Self::Snapshot => "snapshots",
             Self::Lock => "locks",
+            Self::Policy => "policies",
         }
     }
 
@@ -46,6 +49,7 @@ impl FileType {
             Self::Index => "index",
             Self::Snapshot => "snapshot",
             Self::Lock => "lock",
+            Self::Policy => "policy",
         }
     }
 }

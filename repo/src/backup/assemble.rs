@@ -28,7 +28,7 @@ pub struct Assembler<'a> {
     pending: HashSet<BlobId>,
     to_pack: Sender<SealedBlob>,
     stack: Vec<(Option<Node>, Vec<Node>)>,
-    file: Option<(Node, Vec<ListEntry>)>,
+    file: Option<(Node, Vec<ListEntry>, bool)>,
     progress: &'a dyn Progress,
     /// Counters for the snapshot.
     pub summary: Summary,
@@ -124,14 +124,20 @@ impl<'a> Assembler<'a> {
                 self.summary.dirs += 1;
                 self.push(node)?;
             }
-            Event::FileStart(node) => self.file = Some((node, Vec::new())),
+            Event::FileStart(node, changed) => self.file = Some((node, Vec::new(), changed)),
+            Event::Reuse(node) => {
+                self.summary.files_unchanged += 1;
+                self.summary.total_bytes += node.size;
+                self.progress.file_done();
+                self.push(node)?;
+            }
             Event::Chunk(data, _) => {
                 let (id, sealed) =
                     prep.unwrap_or_else(|| Err(Error::Usage("chunk without preparation".into())))?;
                 if let Some(s) = sealed {
                     self.send(s)?;
                 }
-                let (_, entries) = self
+                let (_, entries, _) = self
                     .file
                     .as_mut()
                     .ok_or_else(|| Error::Usage("chunk outside a file".into()))?;
@@ -143,7 +149,7 @@ impl<'a> Assembler<'a> {
                 self.progress.bytes(data.len() as u64);
             }
             Event::FileEnd { hash, size } => {
-                let (mut node, entries) = self
+                let (mut node, entries, changed) = self
                     .file
                     .take()
                     .ok_or_else(|| Error::Usage("file end outside a file".into()))?;
@@ -162,7 +168,12 @@ impl<'a> Assembler<'a> {
                     _ => Some(hash),
                 };
                 node.content = Some(self.build_content(entries)?);
-                self.summary.files_new += 1;
+                self.summary.total_bytes += size;
+                if changed {
+                    self.summary.files_changed += 1;
+                } else {
+                    self.summary.files_new += 1;
+                }
                 self.progress.file_done();
                 self.push(node)?;
             }

@@ -7,6 +7,8 @@
 //! then the snapshot: a crash at any point leaves no snapshot that points at missing data.
 
 pub mod assemble;
+pub mod compare;
+pub mod level;
 pub mod meta;
 pub mod source;
 
@@ -19,13 +21,15 @@ use crate::progress::Progress;
 use crate::repository::Repository;
 use crate::util::{hostname, now_ns, username};
 use assemble::Assembler;
+use compare::ParentCursor;
 use crossbeam_channel::bounded;
 use format_spec::chunking::Chunker;
 use format_spec::crypto::ObjectKind;
 use format_spec::id::SnapshotId;
 use format_spec::index::{IndexFile, IndexPack};
-use format_spec::snapshot::{Level, Snapshot};
+use format_spec::snapshot::Snapshot;
 use globset::{Glob, GlobSet, GlobSetBuilder};
+pub use level::Requested;
 pub use source::Source;
 use source::{Event, Producer};
 use std::time::Instant;
@@ -56,6 +60,8 @@ pub struct BackupOptions {
     pub dry_run: bool,
     /// Paths as recorded in the snapshot.
     pub paths: Vec<String>,
+    /// Requested level.
+    pub level: Requested,
 }
 
 /// What a backup produced.
@@ -67,6 +73,8 @@ pub struct BackupOutcome {
     pub snapshot: Snapshot,
     /// Source entries skipped (exit 3 when non-empty).
     pub warnings: Vec<String>,
+    /// Why the level differs from the one requested, if it does.
+    pub note: Option<String>,
 }
 
 fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
@@ -124,6 +132,15 @@ pub fn backup(
     let started = Instant::now();
     let time_ns = now_ns();
     let index = repo.load_index()?;
+    let plan = level::plan(repo, &opts.set, opts.level, time_ns)?;
+    if let Some(n) = &plan.note {
+        tracing::info!("{n}");
+    }
+    // Only file sources can be compared: a stream has no metadata to trust.
+    let parent_tree = match (&opts.source, &plan.parent) {
+        (Source::Paths(_), Some((_, p))) => Some(p.tree),
+        _ => None,
+    };
     let excludes = build_excludes(&opts.excludes)?;
     let chunker = Chunker::new(&repo.keys().chunker, repo.config().chunker);
     let (ev_tx, ev_rx) = bounded::<Event>(EVENT_QUEUE);
@@ -136,6 +153,8 @@ pub fn backup(
             excludes: &excludes,
             tx: ev_tx,
             zstd_level: repo.config().zstd_level,
+            parent: parent_tree
+                .map(|t| std::cell::RefCell::new(ParentCursor::new(repo, &index, &t))),
             buf: Default::default(),
         };
         let source = &opts.source;
@@ -175,9 +194,9 @@ pub fn backup(
         paths: opts.paths.clone(),
         tags: opts.tags.clone(),
         tree,
-        level: Level::Full,
-        parent: None,
-        base: None,
+        level: plan.level,
+        parent: plan.parent.as_ref().map(|(id, _)| *id),
+        base: plan.base,
         program: format!("strata {}", env!("CARGO_PKG_VERSION")),
         command,
         exit_status,
@@ -197,6 +216,7 @@ pub fn backup(
         id,
         snapshot,
         warnings,
+        note: plan.note,
     })
 }
 

@@ -3,6 +3,7 @@
 //! The producer runs on its own thread: it walks, reads and chunks, and hands events to
 //! the assembler over a bounded channel, so memory does not grow with the input.
 
+use crate::backup::compare::ParentCursor;
 use crate::backup::meta::node_from_metadata;
 use crate::error::Error;
 use crate::pipeline::chunk::StreamChunker;
@@ -45,8 +46,11 @@ pub enum Event {
     DirEnter(Node),
     /// The innermost open directory ends.
     DirExit,
-    /// A regular file begins (node without content).
-    FileStart(Node),
+    /// A regular file begins (node without content); the flag says whether the parent
+    /// snapshot had an entry of that name (changed rather than new).
+    FileStart(Node, bool),
+    /// An unchanged file reused from the parent, with its content references.
+    Reuse(Node),
     /// The next chunk of the current file, with the zstd level chosen for it.
     Chunk(Vec<u8>, i32),
     /// The current file ended: whole-content hash and bytes read.
@@ -78,12 +82,22 @@ pub struct Producer<'a> {
     pub tx: Sender<Event>,
     /// Configured zstd level.
     pub zstd_level: i32,
+    /// Cursor into the parent snapshot (diff and incr levels).
+    pub parent: Option<std::cell::RefCell<ParentCursor<'a>>>,
     /// Chunker buffer reused across files.
     pub buf: std::cell::RefCell<Vec<u8>>,
 }
 
 impl Producer<'_> {
     fn send(&self, ev: Event) -> bool {
+        // The parent cursor follows every directory the stream enters and leaves.
+        if let Some(c) = &self.parent {
+            match &ev {
+                Event::DirEnter(node) => c.borrow_mut().enter(&node.name),
+                Event::DirExit => c.borrow_mut().exit(),
+                _ => {}
+            }
+        }
         self.tx.send(ev).is_ok()
     }
 
@@ -119,7 +133,7 @@ impl Producer<'_> {
         match source {
             Source::Paths(paths) => self.paths(paths),
             Source::Stdin { name } => {
-                self.send(Event::FileStart(stream_node(name)));
+                self.send(Event::FileStart(stream_node(name), false));
                 if let Err(e) = self.stream(std::io::stdin().lock(), Path::new("<stdin>"), None) {
                     self.send(Event::Fatal(Error::Source {
                         path: "<stdin>".into(),
@@ -148,7 +162,7 @@ impl Producer<'_> {
                 return;
             }
         };
-        self.send(Event::FileStart(stream_node(name)));
+        self.send(Event::FileStart(stream_node(name), false));
         let Some(stdout) = child.stdout.take() else {
             self.send(Event::Fatal(Error::Source {
                 path: command.into(),
@@ -297,12 +311,20 @@ impl Producer<'_> {
     }
 
     fn file(&self, path: &Path, node: Node) -> bool {
+        let mut existed = false;
+        if let Some(c) = &self.parent {
+            let c = c.borrow();
+            if let Some(reused) = c.unchanged(&node) {
+                return self.send(Event::Reuse(reused));
+            }
+            existed = c.existed(&node.name);
+        }
         let f = match std::fs::File::open(path) {
             Ok(f) => f,
             Err(e) => return self.send(Event::Warning(format!("{}: {e}", path.display()))),
         };
         let size = node.size;
-        if !self.send(Event::FileStart(node)) {
+        if !self.send(Event::FileStart(node, existed)) {
             return false;
         }
         match self.stream(f, path, Some(size)) {
