@@ -160,7 +160,10 @@ fn second_backup_of_unchanged_data_stores_no_new_data_and_duplicates_once() {
     assert_eq!(third["base"], second["id"]);
     assert_eq!(third["summary"]["bytes_read"], 0);
     assert_eq!(third["summary"]["files_unchanged"], 6);
-    assert_eq!(third["summary"]["total_bytes"], second["summary"]["total_bytes"]);
+    assert_eq!(
+        third["summary"]["total_bytes"],
+        second["summary"]["total_bytes"]
+    );
 }
 
 #[test]

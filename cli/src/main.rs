@@ -56,6 +56,15 @@ enum Command {
     Restore(cmd::restore::Args),
     /// Write one file of a snapshot to stdout.
     Dump(cmd::dump::Args),
+    /// Added, removed and modified paths between two snapshots.
+    Diff(cmd::diff::Args),
+    /// Store or show a backup set's schedule policy (its RPO).
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCommand),
+    /// Per backup set: newest snapshot of each level and whether the RPO is met.
+    Report(cmd::report::Args),
+    /// Write a systemd service and timer (and print a crontab line) for a backup set.
+    Schedule(cmd::schedule::Args),
     /// Manage key files (passphrases).
     #[command(subcommand)]
     Key(cmd::key::KeyCommand),
@@ -84,6 +93,10 @@ fn main() {
         Command::Ls(a) => cmd::ls::run(g, a),
         Command::Restore(a) => cmd::restore::run(g, a),
         Command::Dump(a) => cmd::dump::run(g, a),
+        Command::Diff(a) => cmd::diff::run(g, a),
+        Command::Policy(a) => cmd::policy::run(g, a),
+        Command::Report(a) => cmd::report::run(g, a),
+        Command::Schedule(a) => cmd::schedule::run(g, a),
         Command::Key(a) => cmd::key::run(g, a),
         Command::Cat(a) => cmd::cat::run(g, a),
         Command::Unlock(a) => cmd::unlock::run(g, a),

@@ -35,6 +35,7 @@ use format_spec::list::{self, Content, ListBlob, ListEntry};
 use format_spec::lock::LockRecord;
 use format_spec::object;
 use format_spec::pack::{self, PackEntry, PackHeader};
+use format_spec::policy::Policy;
 use format_spec::snapshot::{Level, Snapshot, Summary};
 use format_spec::tree::{Node, NodeKind, Tree, Xattr};
 use serde::Serialize;
@@ -579,7 +580,7 @@ fn default_config() -> RepoConfig {
     }
 }
 
-/// A sealed MessagePack object: config, index, snapshot or lock.
+/// A sealed MessagePack object: config, index, snapshot, lock or policy.
 fn sealed_doc<T: Serialize>(
     structure: &str,
     case: &str,
@@ -1681,6 +1682,48 @@ fn locks(out: &mut Out) {
     ));
 }
 
+fn policies(out: &mut Out) {
+    let ok = Policy {
+        v: 1,
+        set: "pg:main".into(),
+        time_ns: TIME_NS,
+        full_s: 7 * 86_400,
+        diff_s: 86_400,
+        incr_s: 900,
+    };
+    out.write(&sealed_doc(
+        "policy",
+        "ok",
+        "policies",
+        "set pg:main: a full weekly, a diff daily, some snapshot every 15 minutes",
+        "ok",
+        ObjectKind::Policy,
+        &ok,
+    ));
+    let mut bad = ok.clone();
+    bad.incr_s = 2 * 86_400;
+    out.write(&sealed_doc(
+        "policy",
+        "intervals-not-nested",
+        "policies",
+        "incr_s 172800 exceeds diff_s 86400: intervals must nest (full ≥ diff ≥ incr > 0)",
+        "error:Invalid",
+        ObjectKind::Policy,
+        &bad,
+    ));
+    let mut bad = ok.clone();
+    bad.v = 2;
+    out.write(&sealed_doc(
+        "policy",
+        "version-2",
+        "policies",
+        "structure version 2",
+        "error:Version",
+        ObjectKind::Policy,
+        &bad,
+    ));
+}
+
 fn gear(out: &mut Out) {
     let k = keys();
     let table = chunking::gear_table(&k.chunker);
@@ -1990,6 +2033,7 @@ fn main() {
     lists(&mut out);
     snapshots(&mut out);
     locks(&mut out);
+    policies(&mut out);
     gear(&mut out);
     chunking_vectors(&mut out);
     repository(&mut out);

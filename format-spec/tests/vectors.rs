@@ -25,6 +25,7 @@ use format_spec::list::{self, Content, ListBlob, ListEntry};
 use format_spec::lock::LockRecord;
 use format_spec::object;
 use format_spec::pack::{self, PackEntry, PackHeader};
+use format_spec::policy::Policy;
 use format_spec::snapshot::Snapshot;
 use format_spec::tree::{NodeKind, Tree};
 use format_spec::{DecodeError, OpenError};
@@ -343,7 +344,7 @@ fn keyfile(v: &Vector) {
     assert_eq!(again.encode(), input, "re-encoded key file");
 }
 
-/// Config, index, snapshot and lock: sealed named-field MessagePack.
+/// Config, index, snapshot, lock and policy: sealed named-field MessagePack.
 fn sealed_msgpack<T: Serialize + DeserializeOwned>(
     v: &Vector,
     kind: ObjectKind,
@@ -970,6 +971,14 @@ fn check(v: &Vector) {
                 LockRecord::validate,
             );
         }
+        "policy" => {
+            sealed_msgpack(
+                v,
+                ObjectKind::Policy,
+                limits::MAX_POLICY_FILE,
+                Policy::validate,
+            );
+        }
         "gear-table" => gear_table(v),
         "chunking" => chunking_lengths(v),
         "repository" => repository(v),
@@ -1073,6 +1082,7 @@ fn spec_has_the_required_anchors() {
         "lists",
         "snapshots",
         "locks",
+        "policies",
         "limits",
         "repository-layout",
         "write-order",

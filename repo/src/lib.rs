@@ -10,6 +10,7 @@
 //! | [`backup`] | sources, tree assembly, write order |
 //! | [`restore`] | reading snapshots back: restore, dump, ls |
 //! | [`snapshots`] | listing and resolving snapshot references |
+//! | [`diff`] | comparing two snapshots |
 //! | [`lock`] | shared and exclusive locks |
 //! | [`policy`] | stored schedule policies |
 //! | [`progress`] | progress events |
@@ -26,6 +27,7 @@
 
 pub mod backend;
 pub mod backup;
+pub mod diff;
 pub mod error;
 pub mod index;
 pub mod keys;

@@ -19,6 +19,8 @@ impl Repository {
                 cause,
             })?;
         let mut out: BTreeMap<String, Policy> = BTreeMap::new();
+        // `list` is sorted by name, so on a (forbidden) tie of time_ns the later name wins:
+        // every reader resolves it the same way.
         for (name, _) in names {
             let p: Policy = self.load(
                 FileType::Policy,
@@ -28,7 +30,7 @@ impl Repository {
             )?;
             p.validate()
                 .map_err(|e| Error::damaged(format!("policy {name}"), e))?;
-            if out.get(&p.set).is_none_or(|old| p.time_ns > old.time_ns) {
+            if out.get(&p.set).is_none_or(|old| p.time_ns >= old.time_ns) {
                 out.insert(p.set.clone(), p);
             }
         }

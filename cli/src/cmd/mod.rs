@@ -2,11 +2,15 @@
 
 pub mod backup;
 pub mod cat;
+pub mod diff;
 pub mod dump;
 pub mod init;
 pub mod key;
 pub mod ls;
+pub mod policy;
+pub mod report;
 pub mod restore;
+pub mod schedule;
 pub mod snapshots;
 pub mod unlock;
 

@@ -1,0 +1,400 @@
+//! `strata schedule`: a systemd service and timer (and the equivalent crontab line) that run
+//! `strata backup --level auto` for one backup set.
+//!
+//! The timer fires at the set's shortest interval (`incr_s` of its policy, SPEC.md
+//! § [Policies](../../../SPEC.md#policies)); each run's `--level auto` then picks full,
+//! diff or incr from the same policy, so changing the policy later changes the levels
+//! without regenerating the units (only a changed incr interval needs a rerun).
+//!
+//! The passphrase never goes into a unit: the service reads `STRATA_PASSWORD_FILE` or
+//! `STRATA_PASSWORD_COMMAND` from `/etc/strata/<name>.env`, or from `Environment=` lines
+//! when `schedule` itself ran with `--password-file` / `--password-command`.
+
+use super::policy::format_duration;
+use crate::Global;
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// `schedule` options.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Backup set to schedule; its policy's incr interval sets the timer.
+    #[arg(long)]
+    set: String,
+    /// Files and directories to back up (made absolute).
+    paths: Vec<PathBuf>,
+    /// Back up this command's stdout (run through `sh -c`).
+    #[arg(long, requires = "stdin_name")]
+    command: Option<String>,
+    /// File name for `--command` data.
+    #[arg(long)]
+    stdin_name: Option<String>,
+    /// Tag each snapshot (repeatable).
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Skip paths matching this glob (repeatable).
+    #[arg(long = "exclude")]
+    excludes: Vec<String>,
+    /// Host name to record.
+    #[arg(long)]
+    host: Option<String>,
+    /// Write the units into this directory (e.g. /etc/systemd/system); without it they
+    /// are printed.
+    #[arg(long, value_name = "DIR")]
+    systemd: Option<PathBuf>,
+}
+
+/// The unit name stem for a set: `strata-` and the set with every byte outside
+/// `[A-Za-z0-9_.-]` turned into `-` (runs collapsed), at most 64 characters.
+pub fn unit_stem(set: &str) -> String {
+    let mut s = String::new();
+    for c in set.chars() {
+        let c = if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+            c
+        } else {
+            '-'
+        };
+        if !(c == '-' && s.ends_with('-')) {
+            s.push(c);
+        }
+    }
+    let s: String = s
+        .trim_matches(|c| c == '-' || c == '.')
+        .chars()
+        .take(64)
+        .collect();
+    if s.is_empty() {
+        "set".into()
+    } else {
+        s
+    }
+}
+
+/// Escapes what systemd would otherwise interpret inside a double-quoted value: `\`, `"`,
+/// `%` (specifiers), `$` (variable expansion, in `ExecStart=` only) and control characters.
+fn systemd_escape(s: &str, dollar: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '%' => out.push_str("%%"),
+            '$' if dollar => out.push_str("$$"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn is_plain(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:=@,+-".contains(&b))
+}
+
+/// One `ExecStart=` word: bare when it holds only plain characters, else double-quoted.
+/// A lone `;` separates commands in systemd even when quoted, so it is written `\;`.
+pub fn systemd_word(s: &str) -> String {
+    if s == ";" {
+        "\\;".into()
+    } else if is_plain(s) {
+        s.into()
+    } else {
+        format!("\"{}\"", systemd_escape(s, true))
+    }
+}
+
+/// A POSIX shell word (single quotes), for the crontab line.
+fn shell_word(s: &str) -> String {
+    if is_plain(s) {
+        s.into()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The largest cron step not longer than `secs`, so cron runs at least as often as the
+/// policy asks: every N minutes (N dividing 60), every N hours (N dividing 24), or daily.
+pub fn cron_schedule(secs: u64) -> String {
+    const MINUTE_STEPS: [u64; 10] = [30, 20, 15, 12, 10, 6, 5, 4, 3, 2];
+    const HOUR_STEPS: [u64; 6] = [12, 8, 6, 4, 3, 2];
+    let minutes = secs / 60;
+    if minutes < 60 {
+        return match MINUTE_STEPS.iter().find(|&&d| d <= minutes) {
+            Some(d) => format!("*/{d} * * * *"),
+            None => "* * * * *".into(),
+        };
+    }
+    let hours = secs / 3_600;
+    if hours < 24 {
+        return match HOUR_STEPS.iter().find(|&&d| d <= hours) {
+            Some(d) => format!("0 */{d} * * *"),
+            None => "0 * * * *".into(),
+        };
+    }
+    "0 0 * * *".into()
+}
+
+/// The `backup` arguments the units run (after the program path).
+fn backup_args(a: &Args) -> Result<Vec<String>> {
+    let mut v: Vec<String> = ["backup", "--level", "auto", "--set", &a.set]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for t in &a.tags {
+        v.extend(["--tag".into(), t.clone()]);
+    }
+    for e in &a.excludes {
+        v.extend(["--exclude".into(), e.clone()]);
+    }
+    if let Some(h) = &a.host {
+        v.extend(["--host".into(), h.clone()]);
+    }
+    match &a.command {
+        Some(c) => {
+            if !a.paths.is_empty() {
+                bail!("give either paths or --command, not both");
+            }
+            let name = a.stdin_name.clone().context("--stdin-name is required")?;
+            format_spec::tree::validate_name(name.as_bytes())
+                .with_context(|| format!("--stdin-name {name:?} must be one file name"))?;
+            v.extend(["--command".into(), c.clone(), "--stdin-name".into(), name]);
+        }
+        None if a.paths.is_empty() => bail!("nothing to schedule: give paths or --command"),
+        None => {
+            v.push("--".into());
+            for p in &a.paths {
+                let abs =
+                    std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))?;
+                v.push(
+                    abs.to_str()
+                        .with_context(|| format!("{} is not UTF-8", abs.display()))?
+                        .into(),
+                );
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// The environment the backup needs, as (name, value): the repository and, when this run
+/// was given one, where the passphrase comes from (never the passphrase itself).
+fn environment(g: &Global) -> Result<Vec<(&'static str, String)>> {
+    let loc = g
+        .repo
+        .clone()
+        .context("no repository: use -r/--repo or set STRATA_REPOSITORY")?;
+    let loc = if loc.contains("://") {
+        loc
+    } else {
+        let abs = std::path::absolute(&loc).with_context(|| format!("resolving {loc}"))?;
+        abs.to_str()
+            .with_context(|| format!("{} is not UTF-8", abs.display()))?
+            .into()
+    };
+    let mut env = vec![("STRATA_REPOSITORY", loc)];
+    if let Some(f) = &g.password_file {
+        let abs = std::path::absolute(f).with_context(|| format!("resolving {f}"))?;
+        env.push(("STRATA_PASSWORD_FILE", abs.to_string_lossy().into_owned()));
+    } else if let Some(c) = &g.password_command {
+        env.push(("STRATA_PASSWORD_COMMAND", c.clone()));
+    }
+    Ok(env)
+}
+
+/// Replaces what would break a one-line comment or `Description=`.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect::<String>()
+        .replace('%', "%%")
+}
+
+struct Units {
+    stem: String,
+    service: String,
+    timer: String,
+    crontab: String,
+}
+
+fn render(g: &Global, a: &Args, exe: &str, interval_s: u64) -> Result<Units> {
+    let stem = format!("strata-{}", unit_stem(&a.set));
+    let env_file = format!("/etc/strata/{}.env", unit_stem(&a.set));
+    let args = backup_args(a)?;
+    let env = environment(g)?;
+    let marker = marker(&a.set);
+    let every = format_duration(interval_s);
+
+    let mut service = format!(
+        "{marker}\n[Unit]\nDescription=strata backup of set {}\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n",
+        one_line(&a.set)
+    );
+    for (k, v) in &env {
+        service.push_str(&format!(
+            "Environment=\"{}\"\n",
+            systemd_escape(&format!("{k}={v}"), false)
+        ));
+    }
+    service.push_str(&format!(
+        "# The passphrase source: STRATA_PASSWORD_FILE=/path/to/file (mode 0600) or\n\
+         # STRATA_PASSWORD_COMMAND=... in this root-only file. Never put the passphrase in a unit.\n\
+         # \"-\": the unit also starts without the file (the variables may be set above).\n\
+         EnvironmentFile=-{env_file}\n\
+         # Exit 3 (committed, some source files unreadable) marks the run failed on purpose.\n\
+         ExecStart={}\n",
+        std::iter::once(systemd_word(exe))
+            .chain(args.iter().map(|s| systemd_word(s)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+
+    let timer = format!(
+        "{marker}\n[Unit]\nDescription=strata backup of set {} every {every}\n\n[Timer]\n\
+         # The policy's shortest interval (incr {every}); --level auto picks the level each run.\n\
+         OnBootSec={interval_s}s\nOnUnitActiveSec={interval_s}s\nAccuracySec=1s\nPersistent=true\n\n\
+         [Install]\nWantedBy=timers.target\n",
+        one_line(&a.set)
+    );
+
+    let mut line = vec![cron_schedule(interval_s)];
+    line.extend(env.iter().map(|(k, v)| format!("{k}={}", shell_word(v))));
+    line.push(shell_word(exe));
+    line.extend(args.iter().map(|s| shell_word(s)));
+    // cron turns an unescaped `%` into a newline, even inside quotes.
+    let crontab = line.join(" ").replace('%', "\\%");
+    Ok(Units {
+        stem,
+        service,
+        timer,
+        crontab,
+    })
+}
+
+/// The first line of both units; it names the set so a rerun never overwrites the units
+/// of another set whose name sanitizes to the same file name.
+fn marker(set: &str) -> String {
+    format!(
+        "# Generated by `strata schedule` for backup set {}; rerun it rather than edit.",
+        one_line(&format!("{set:?}"))
+    )
+}
+
+fn write_unit(path: &Path, text: &str, set: &str) -> Result<()> {
+    if let Ok(old) = std::fs::read_to_string(path) {
+        if old.lines().next() != Some(marker(set).as_str()) {
+            bail!(
+                "{} exists and was not generated for set {set:?}; remove it or choose another --systemd directory",
+                path.display()
+            );
+        }
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Runs `schedule`.
+pub fn run(g: &Global, a: &Args) -> Result<i32> {
+    let repo = super::open(g)?;
+    let (policy, stored) = repo.policy_for(&a.set)?;
+    let exe = std::env::current_exe().context("finding the strata binary")?;
+    let exe = exe
+        .to_str()
+        .context("the strata binary's path is not UTF-8")?;
+    let u = render(g, a, exe, policy.incr_s)?;
+    let (service_path, timer_path) = match &a.systemd {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let s = dir.join(format!("{}.service", u.stem));
+            let t = dir.join(format!("{}.timer", u.stem));
+            write_unit(&s, &u.service, &a.set)?;
+            write_unit(&t, &u.timer, &a.set)?;
+            (Some(s), Some(t))
+        }
+        None => (None, None),
+    };
+    let mut enable = Vec::new();
+    if let Some(dir) = &a.systemd {
+        if std::path::absolute(dir).ok().as_deref() != Some(Path::new("/etc/systemd/system")) {
+            enable.push(format!(
+                "sudo cp {} {} /etc/systemd/system/",
+                shell_word(&dir.join(format!("{}.service", u.stem)).to_string_lossy()),
+                shell_word(&dir.join(format!("{}.timer", u.stem)).to_string_lossy())
+            ));
+        }
+    }
+    enable.push("sudo systemctl daemon-reload".into());
+    enable.push(format!("sudo systemctl enable --now {}.timer", u.stem));
+    let env_file = format!("/etc/strata/{}.env", unit_stem(&a.set));
+    if g.json {
+        crate::output::print_json(&json!({
+            "set": a.set,
+            "interval_s": policy.incr_s,
+            "policy_stored": stored,
+            "service": { "name": format!("{}.service", u.stem), "path": service_path, "text": u.service },
+            "timer": { "name": format!("{}.timer", u.stem), "path": timer_path, "text": u.timer },
+            "environment_file": env_file,
+            "enable": enable,
+            "crontab": u.crontab,
+        }));
+        return Ok(0);
+    }
+    match (&service_path, &timer_path) {
+        (Some(s), Some(t)) => println!("wrote {}\nwrote {}", s.display(), t.display()),
+        _ => println!(
+            "# {}.service\n{}\n# {}.timer\n{}",
+            u.stem, u.service, u.stem, u.timer
+        ),
+    }
+    println!(
+        "\nruns `strata backup --level auto` for set {} every {} (incr interval of its {} policy)",
+        a.set,
+        format_duration(policy.incr_s),
+        if stored { "stored" } else { "default" }
+    );
+    println!("\nenable it:");
+    for c in &enable {
+        println!("  {c}");
+    }
+    println!("passphrase: put STRATA_PASSWORD_FILE=/path/to/passphrase in {env_file} (mode 0600)");
+    println!("\nor with cron (the passphrase variable set in the crontab's environment):");
+    println!("  {}", u.crontab);
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_are_safe_file_names() {
+        assert_eq!(unit_stem("pg:main"), "pg-main");
+        assert_eq!(unit_stem("host:/var/lib,/etc"), "host-var-lib-etc");
+        assert_eq!(unit_stem("::"), "set");
+        assert_eq!(unit_stem(&"x".repeat(300)).len(), 64);
+    }
+
+    #[test]
+    fn words_are_quoted_for_systemd() {
+        assert_eq!(systemd_word("pg:main"), "pg:main");
+        assert_eq!(
+            systemd_word(r#"echo "$HOME" 50% \n"#),
+            r#""echo \"$$HOME\" 50%% \\n""#
+        );
+        assert_eq!(systemd_word(";"), "\\;");
+        assert_eq!(systemd_word("a\nb"), "\"a\\nb\"");
+    }
+
+    #[test]
+    fn cron_runs_at_least_as_often_as_the_interval() {
+        assert_eq!(cron_schedule(30), "* * * * *");
+        assert_eq!(cron_schedule(900), "*/15 * * * *");
+        assert_eq!(cron_schedule(7 * 60), "*/6 * * * *");
+        assert_eq!(cron_schedule(3_600), "0 * * * *");
+        assert_eq!(cron_schedule(5 * 3_600), "0 */4 * * *");
+        assert_eq!(cron_schedule(86_400), "0 0 * * *");
+        assert_eq!(cron_schedule(7 * 86_400), "0 0 * * *");
+    }
+}
