@@ -1,6 +1,8 @@
 //! Shared fixtures for the binary-driven integration tests.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
