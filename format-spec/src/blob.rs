@@ -177,6 +177,55 @@ pub fn encode(plaintext: &[u8], level: i32) -> (Encoding, Vec<u8>) {
     }
 }
 
+/// [`decode`] into `out` (cleared first), reusing its allocation.
+pub fn decode_into(
+    encoding: Encoding,
+    stored: &[u8],
+    raw_len: u32,
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
+    check_limit(
+        "blob raw length",
+        raw_len.into(),
+        limits::MAX_BLOB_SIZE.into(),
+    )?;
+    out.clear();
+    match encoding {
+        Encoding::Raw => out.extend_from_slice(stored),
+        Encoding::Zstd => {
+            out.reserve(raw_len as usize);
+            DECOMPRESSOR
+                .with(|d| {
+                    let mut d = d.borrow_mut();
+                    if d.is_none() {
+                        *d = Some(zstd::bulk::Decompressor::new()?);
+                    }
+                    match d.as_mut() {
+                        Some(z) => z.decompress_to_buffer(stored, out).map(|_| ()),
+                        None => Err(std::io::Error::other("no zstd context")),
+                    }
+                })
+                .map_err(|e| DecodeError::Invalid {
+                    what: "zstd blob",
+                    reason: e.to_string(),
+                })?;
+        }
+        Encoding::ZstdDelta => {
+            return Err(DecodeError::Invalid {
+                what: "blob encoding",
+                reason: "zstd-delta needs its base blobs; use decode_delta".into(),
+            })
+        }
+    }
+    if out.len() != raw_len as usize {
+        return Err(DecodeError::Invalid {
+            what: "blob raw length",
+            reason: format!("decoded {} bytes, header says {raw_len}", out.len()),
+        });
+    }
+    Ok(())
+}
+
 /// Reverses [`encode`], allocating at most `raw_len` (bounded by `MAX_BLOB_SIZE`) bytes.
 pub fn decode(encoding: Encoding, stored: &[u8], raw_len: u32) -> Result<Vec<u8>, DecodeError> {
     check_limit(

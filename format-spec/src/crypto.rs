@@ -12,7 +12,7 @@
 
 use crate::error::OpenError;
 use crate::id::{BlobId, RepoId};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -142,23 +142,50 @@ pub fn aad(repo: &RepoId, kind: ObjectKind, object: Option<&BlobId>) -> [u8; 68]
 /// Seals `plaintext` with a caller-chosen nonce (random in production, fixed in vectors).
 #[expect(
     clippy::expect_used,
-    reason = "encryption of an in-memory buffer below 256 GiB cannot fail"
+    clippy::indexing_slicing,
+    reason = "encryption of an in-memory buffer below 256 GiB cannot fail; out holds the nonce"
 )]
 pub fn seal(key: &SubKey, nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    // One allocation: nonce ‖ plaintext, encrypted in place, then the tag appended.
     let cipher = XChaCha20Poly1305::new(Key::from_slice(&key.0));
-    let ct = cipher
-        .encrypt(
-            XNonce::from_slice(nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .expect("XChaCha20-Poly1305 encryption of an in-memory buffer cannot fail");
-    let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
+    let mut out = Vec::with_capacity(SEAL_OVERHEAD + plaintext.len());
     out.extend_from_slice(nonce);
-    out.extend_from_slice(&ct);
+    out.extend_from_slice(plaintext);
+    let tag = cipher
+        .encrypt_in_place_detached(XNonce::from_slice(nonce), aad, &mut out[NONCE_LEN..])
+        .expect("XChaCha20-Poly1305 encryption of an in-memory buffer cannot fail");
+    out.extend_from_slice(&tag);
     out
+}
+
+/// Opens a sealed object into `out` (cleared first), reusing its allocation: the hot
+/// path of verify-before-upload and of restore.
+pub fn open_into(
+    key: &SubKey,
+    kind: ObjectKind,
+    aad: &[u8],
+    sealed: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), OpenError> {
+    if sealed.len() < SEAL_OVERHEAD {
+        return Err(OpenError::TooShort {
+            kind: kind.name(),
+            len: sealed.len(),
+        });
+    }
+    let (nonce, rest) = sealed.split_at(NONCE_LEN);
+    let (ct, tag) = rest.split_at(rest.len() - TAG_LEN);
+    out.clear();
+    out.extend_from_slice(ct);
+    let cipher = XChaCha20Poly1305::new(Key::from_slice(&key.0));
+    cipher
+        .decrypt_in_place_detached(
+            XNonce::from_slice(nonce),
+            aad,
+            out,
+            chacha20poly1305::Tag::from_slice(tag),
+        )
+        .map_err(|_| OpenError::Authentication { kind: kind.name() })
 }
 
 /// Opens a sealed object, authenticating it against `aad`.

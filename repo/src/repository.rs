@@ -52,6 +52,15 @@ pub struct Repository {
     key_id: KeyId,
 }
 
+/// The content name (unkeyed BLAKE3) of parts as if concatenated.
+pub fn content_name_parts(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(p);
+    }
+    *h.finalize().as_bytes()
+}
+
 /// A fresh random nonce.
 pub fn nonce() -> [u8; NONCE_LEN] {
     let mut n = [0u8; NONCE_LEN];
@@ -235,6 +244,19 @@ impl Repository {
         let name = content_name(bytes);
         self.backend
             .write(t, &hex::encode(name), bytes)
+            .map_err(write_err(format!(
+                "{} {}",
+                t.name(),
+                hex::encode(&name[..4])
+            )))?;
+        Ok(name)
+    }
+
+    /// Writes a file given in parts under the content name of their concatenation.
+    pub fn write_named_parts(&self, t: FileType, parts: &[&[u8]]) -> Result<[u8; 32]> {
+        let name = content_name_parts(parts);
+        self.backend
+            .write_parts(t, &hex::encode(name), parts)
             .map_err(write_err(format!(
                 "{} {}",
                 t.name(),

@@ -71,13 +71,19 @@ impl Backend for LocalBackend {
     }
 
     fn write(&self, t: FileType, name: &str, bytes: &[u8]) -> io::Result<()> {
+        self.write_parts(t, name, &[bytes])
+    }
+
+    fn write_parts(&self, t: FileType, name: &str, parts: &[&[u8]]) -> io::Result<()> {
         let path = self.path(t, name)?;
         let dir = path.parent().ok_or_else(|| invalid(name))?;
         fs::create_dir_all(dir)?;
         let tmp = dir.join(format!(".tmp-{:016x}", rand::thread_rng().gen::<u64>()));
         let result = (|| {
             let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            f.write_all(bytes)?;
+            for p in parts {
+                f.write_all(p)?;
+            }
             f.sync_all()?;
             drop(f);
             // Never replace an existing file: content-named files are immutable.

@@ -62,6 +62,11 @@ pub trait Backend: Send + Sync {
     fn create(&self) -> io::Result<()>;
     /// Writes a new file durably (all or nothing).
     fn write(&self, t: FileType, name: &str, bytes: &[u8]) -> io::Result<()>;
+    /// Writes a new file given as consecutive parts (a pack's blobs), so the caller need not
+    /// copy them into one buffer. The default joins them.
+    fn write_parts(&self, t: FileType, name: &str, parts: &[&[u8]]) -> io::Result<()> {
+        self.write(t, name, &parts.concat())
+    }
     /// Reads a whole file, failing with `InvalidData` if it is larger than `max`.
     fn read(&self, t: FileType, name: &str, max: u64) -> io::Result<Vec<u8>>;
     /// Reads `len` bytes at `offset`; fails with `UnexpectedEof` if the file is shorter.

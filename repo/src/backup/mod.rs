@@ -39,7 +39,7 @@ const BATCH_BYTES: usize = 8 << 20;
 /// Events gathered before a batch runs regardless of size (many small files).
 const BATCH_EVENTS: usize = 512;
 /// Events buffered between the producer and the assembler.
-const EVENT_QUEUE: usize = 16;
+const EVENT_QUEUE: usize = 8;
 /// Sealed blobs buffered before the upload thread.
 const PACK_QUEUE: usize = 8;
 

@@ -7,7 +7,7 @@
 use super::seal::SealedBlob;
 use crate::backend::FileType;
 use crate::error::Result;
-use crate::repository::{nonce, Repository};
+use crate::repository::{content_name_parts, nonce, Repository};
 use format_spec::crypto::{self, ObjectKind};
 use format_spec::id::PackId;
 use format_spec::index::{IndexBlob, IndexPack};
@@ -67,7 +67,6 @@ impl Packer {
 /// Lays out, seals and writes one pack.
 #[expect(
     clippy::expect_used,
-    clippy::indexing_slicing,
     reason = "a pack is built in memory from blobs bounded by MAX_BLOB_SIZE and the pack target"
 )]
 pub fn write_pack(
@@ -76,13 +75,13 @@ pub fn write_pack(
     dry_run: bool,
 ) -> Result<IndexPack> {
     blobs.shuffle(&mut rand::thread_rng());
-    let total: usize = blobs.iter().map(|b| b.bytes.len()).sum();
-    let mut buf = Vec::with_capacity(total + total / 8 + 4096);
+    // The blobs are written in place as parts of the file: no pack-sized copy.
+    let mut len = 0usize;
     let mut entries = Vec::with_capacity(blobs.len());
-    for b in blobs {
-        let offset = u32::try_from(buf.len()).expect("packs are far below 4 GiB (MAX_PACK_SIZE)");
+    for b in &blobs {
+        let offset = u32::try_from(len).expect("packs are far below 4 GiB (MAX_PACK_SIZE)");
         let stored_len = u32::try_from(b.bytes.len()).expect("blobs are below MAX_BLOB_SIZE");
-        buf.extend_from_slice(&b.bytes);
+        len += b.bytes.len();
         entries.push(PackEntry {
             kind: b.kind,
             encoding: b.encoding,
@@ -96,25 +95,23 @@ pub fn write_pack(
     let header = PackHeader { entries };
     let header_plain = header.encode();
     let sealed_len = header_plain.len() + crypto::SEAL_OVERHEAD;
-    let unpadded = (buf.len() + sealed_len + TRAILER_LEN) as u64;
-    let pad = (padme(unpadded) - unpadded) as usize;
-    let start = buf.len();
-    buf.resize(start + pad, 0);
-    rand::thread_rng().fill_bytes(&mut buf[start..]);
+    let unpadded = (len + sealed_len + TRAILER_LEN) as u64;
+    let mut padding = vec![0u8; (padme(unpadded) - unpadded) as usize];
+    rand::thread_rng().fill_bytes(&mut padding);
     let aad = crypto::aad(repo.id(), ObjectKind::PackHeader, None);
     let sealed = crypto::seal(&repo.keys().encryption, &nonce(), &aad, &header_plain);
-    buf.extend_from_slice(&sealed);
-    buf.extend_from_slice(
-        &u32::try_from(sealed.len())
-            .expect("header below MAX_PACK_HEADER")
-            .to_le_bytes(),
-    );
+    let trailer = u32::try_from(sealed.len())
+        .expect("header below MAX_PACK_HEADER")
+        .to_le_bytes();
+    let mut parts: Vec<&[u8]> = blobs.iter().map(|b| b.bytes.as_slice()).collect();
+    parts.extend([padding.as_slice(), sealed.as_slice(), trailer.as_slice()]);
+    let size = len + padding.len() + sealed.len() + trailer.len();
     let id = if dry_run {
-        PackId(format_spec::id::content_name(&buf))
+        PackId(content_name_parts(&parts))
     } else {
-        PackId(repo.write_named(FileType::Pack, &buf)?)
+        PackId(repo.write_named_parts(FileType::Pack, &parts)?)
     };
-    tracing::debug!(pack = %id.short(), bytes = buf.len(), blobs = header.entries.len(), "pack written");
+    tracing::debug!(pack = %id.short(), bytes = size, blobs = header.entries.len(), "pack written");
     let blobs = header
         .entries
         .into_iter()
@@ -130,7 +127,7 @@ pub fn write_pack(
         .collect();
     Ok(IndexPack {
         id,
-        size: buf.len() as u64,
+        size: size as u64,
         blobs,
     })
 }
