@@ -3,7 +3,9 @@
 //!
 //! Chunks of a batch are hashed, deduplicated, compressed and sealed in parallel (rayon);
 //! the batch is then folded in order into file content lists and directory trees, so the
-//! result is identical to a sequential run.
+//! result is identical to a sequential run. The fold of one batch overlaps the parallel
+//! preparation of the next, so the cores do not wait at every batch boundary. Which blob a
+//! run stores is decided once, by whoever first claims its ID in the shared [`Claims`].
 
 use super::source::Event;
 use crate::error::{Error, Result};
@@ -20,12 +22,60 @@ use format_spec::snapshot::Summary;
 use format_spec::tree::{Node, Tree};
 use rayon::prelude::*;
 use std::collections::HashSet;
+use std::sync::Mutex;
+
+/// Blob IDs this run has decided to store; shared by preparation and fold.
+pub struct Claims<'a> {
+    repo: &'a Repository,
+    index: &'a MasterIndex,
+    claimed: Mutex<HashSet<BlobId>>,
+}
+
+impl<'a> Claims<'a> {
+    /// An empty claim set over the repository's index.
+    pub fn new(repo: &'a Repository, index: &'a MasterIndex) -> Self {
+        Self {
+            repo,
+            index,
+            claimed: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// True for the first caller with a blob neither indexed nor claimed: that caller stores it.
+    fn claim(&self, id: &BlobId) -> bool {
+        !self.index.contains(id)
+            && self
+                .claimed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(*id)
+    }
+
+    /// Hashes and (for new chunks) seals every chunk of a batch, in parallel.
+    pub fn prepare(&self, events: &[Event]) -> Vec<Prepared> {
+        events
+            .par_iter()
+            .map(|ev| match ev {
+                Event::Chunk(data, level) => {
+                    let id = self.repo.keys().blob_id(data);
+                    if self.claim(&id) {
+                        Some(
+                            seal_blob_at(self.repo, BlobKind::Data, id, data, *level)
+                                .map(|s| (id, Some(s))),
+                        )
+                    } else {
+                        Some(Ok((id, None)))
+                    }
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
 
 /// Folds the event stream into trees; owns the send side of the packer channel.
 pub struct Assembler<'a> {
-    repo: &'a Repository,
-    index: &'a MasterIndex,
-    pending: HashSet<BlobId>,
+    claims: &'a Claims<'a>,
     to_pack: Sender<SealedBlob>,
     stack: Vec<(Option<Node>, Vec<Node>)>,
     file: Option<(Node, Vec<ListEntry>, bool)>,
@@ -36,20 +86,18 @@ pub struct Assembler<'a> {
     pub warnings: Vec<String>,
 }
 
-type Prepared = Option<Result<(BlobId, Option<SealedBlob>)>>;
+/// A batch event's preparation: for a chunk, its ID and, if this run stores it, the sealed blob.
+pub type Prepared = Option<Result<(BlobId, Option<SealedBlob>)>>;
 
 impl<'a> Assembler<'a> {
     /// A new assembler with an empty root directory.
     pub fn new(
-        repo: &'a Repository,
-        index: &'a MasterIndex,
+        claims: &'a Claims<'a>,
         to_pack: Sender<SealedBlob>,
         progress: &'a dyn Progress,
     ) -> Self {
         Self {
-            repo,
-            index,
-            pending: HashSet::new(),
+            claims,
             to_pack,
             stack: vec![(None, Vec::new())],
             file: None,
@@ -59,39 +107,16 @@ impl<'a> Assembler<'a> {
         }
     }
 
-    fn known(&self, id: &BlobId) -> bool {
-        self.index.contains(id) || self.pending.contains(id)
-    }
-
-    /// Processes one batch of events.
-    pub fn batch(&mut self, events: Vec<Event>) -> Result<()> {
-        let prepared: Vec<Prepared> = events
-            .par_iter()
-            .map(|ev| match ev {
-                Event::Chunk(data, level) => {
-                    let id = self.repo.keys().blob_id(data);
-                    if self.known(&id) {
-                        Some(Ok((id, None)))
-                    } else {
-                        Some(
-                            seal_blob_at(self.repo, BlobKind::Data, id, data, *level)
-                                .map(|s| (id, Some(s))),
-                        )
-                    }
-                }
-                _ => None,
-            })
-            .collect();
+    /// Folds a prepared batch, in order.
+    pub fn fold(&mut self, events: Vec<Event>, prepared: Vec<Prepared>) -> Result<()> {
         for (ev, prep) in events.into_iter().zip(prepared) {
             self.event(ev, prep)?;
         }
         Ok(())
     }
 
+    /// Sends a blob this run claimed (so it is sent exactly once) to the packer.
     fn send(&mut self, sealed: SealedBlob) -> Result<()> {
-        if !self.pending.insert(sealed.id) {
-            return Ok(()); // the same chunk twice in one batch
-        }
         self.summary.blobs_new += 1;
         self.summary.bytes_new += u64::from(sealed.raw_len);
         self.to_pack.send(sealed).map_err(|_| Error::RepoWrite {
@@ -102,9 +127,9 @@ impl<'a> Assembler<'a> {
 
     /// Stores a tree or list blob unless it exists; returns its ID.
     fn store_meta(&mut self, kind: BlobKind, plaintext: &[u8]) -> Result<BlobId> {
-        let id = self.repo.keys().blob_id(plaintext);
-        if !self.known(&id) {
-            let sealed = seal_blob(self.repo, kind, id, plaintext)?;
+        let id = self.claims.repo.keys().blob_id(plaintext);
+        if self.claims.claim(&id) {
+            let sealed = seal_blob(self.claims.repo, kind, id, plaintext)?;
             self.send(sealed)?;
         }
         Ok(id)
@@ -157,15 +182,21 @@ impl<'a> Assembler<'a> {
                 // A one-chunk file's content hash *is* its chunk's ID (same keyed hash over
                 // the same bytes), so it is omitted (SPEC.md § Trees); checking the equality
                 // here catches a pipeline that mixed up chunks.
-                node.hash = match entries.as_slice() {
-                    [only] if only.id == hash => None,
-                    [only] => {
+                node.hash = match (entries.as_slice(), hash) {
+                    ([_] | [], None) => None,
+                    ([only], Some(h)) if only.id == h => None,
+                    ([only], Some(_)) => {
                         return Err(Error::HashMismatch {
                             blob: only.id.to_hex(),
                             pack: "(file hash differs from its only chunk)".into(),
                         })
                     }
-                    _ => Some(hash),
+                    (_, Some(h)) => Some(h),
+                    (_, None) => {
+                        return Err(Error::Usage(
+                            "a multi-chunk file arrived without its hash".into(),
+                        ))
+                    }
                 };
                 node.content = Some(self.build_content(entries)?);
                 self.summary.total_bytes += size;

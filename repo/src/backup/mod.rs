@@ -15,12 +15,13 @@ pub mod source;
 use crate::backend::FileType;
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
+use crate::pipeline::gate::ByteGate;
 use crate::pipeline::packer::{PackStats, Packer};
 use crate::pipeline::seal::SealedBlob;
 use crate::progress::Progress;
 use crate::repository::Repository;
 use crate::util::{hostname, now_ns, username};
-use assemble::Assembler;
+use assemble::{Assembler, Claims, Prepared};
 use compare::ParentCursor;
 use crossbeam_channel::bounded;
 use format_spec::chunking::Chunker;
@@ -38,8 +39,10 @@ use std::time::Instant;
 const BATCH_BYTES: usize = 8 << 20;
 /// Events gathered before a batch runs regardless of size (many small files).
 const BATCH_EVENTS: usize = 512;
-/// Events buffered between the producer and the assembler.
-const EVENT_QUEUE: usize = 8;
+/// Events buffered between the producer and the assembler (small files: ~3 events each).
+const EVENT_QUEUE: usize = 4096;
+/// Chunk bytes buffered between the producer and the assembler.
+const QUEUE_BYTES: usize = 12 << 20;
 /// Sealed blobs buffered before the upload thread.
 const PACK_QUEUE: usize = 8;
 
@@ -144,6 +147,7 @@ pub fn backup(
     let excludes = build_excludes(&opts.excludes)?;
     let chunker = Chunker::new(&repo.keys().chunker, repo.config().chunker);
     let (ev_tx, ev_rx) = bounded::<Event>(EVENT_QUEUE);
+    let gate = ByteGate::new(QUEUE_BYTES);
     let (pack_tx, pack_rx) = bounded::<SealedBlob>(PACK_QUEUE);
 
     let (assembled, uploaded) = std::thread::scope(|s| {
@@ -155,12 +159,15 @@ pub fn backup(
             zstd_level: repo.config().zstd_level,
             parent: parent_tree
                 .map(|t| std::cell::RefCell::new(ParentCursor::new(repo, &index, &t))),
+            gate: &gate,
             buf: Default::default(),
         };
         let source = &opts.source;
         s.spawn(move || producer.run(source));
         let uploader = s.spawn(|| upload(repo, pack_rx, opts.dry_run, progress));
-        let assembled = assemble_all(repo, &index, ev_rx, pack_tx, progress);
+        let assembled = assemble_all(repo, &index, ev_rx, &gate, pack_tx, progress);
+        // However the assembler ended, a producer waiting for budget must not wait forever.
+        gate.close();
         let uploaded = uploader
             .join()
             .unwrap_or_else(|_| Err(Error::Usage("upload thread panicked".into())));
@@ -224,6 +231,7 @@ fn assemble_all(
     repo: &Repository,
     index: &MasterIndex,
     rx: crossbeam_channel::Receiver<Event>,
+    gate: &ByteGate,
     pack_tx: crossbeam_channel::Sender<SealedBlob>,
     progress: &dyn Progress,
 ) -> Result<(
@@ -231,22 +239,46 @@ fn assemble_all(
     format_spec::snapshot::Summary,
     Vec<String>,
 )> {
-    let mut asm = Assembler::new(repo, index, pack_tx, progress);
+    let claims = Claims::new(repo, index);
+    let mut asm = Assembler::new(&claims, pack_tx, progress);
+    let mut prev: Option<(Vec<Event>, Vec<Prepared>)> = None;
+    loop {
+        let batch = gather(&rx, gate);
+        let done = batch.is_empty();
+        // Prepare this batch while the previous one is folded.
+        let (prepared, folded) = rayon::join(
+            || claims.prepare(&batch),
+            || match prev.take() {
+                Some((events, prepared)) => asm.fold(events, prepared),
+                None => Ok(()),
+            },
+        );
+        folded?;
+        if done {
+            break;
+        }
+        prev = Some((batch, prepared));
+    }
+    asm.finish()
+}
+
+/// Blocks for the next batch: up to `BATCH_BYTES` of chunks or `BATCH_EVENTS` events, cut
+/// early at a fatal event; empty when the producer is done.
+fn gather(rx: &crossbeam_channel::Receiver<Event>, gate: &ByteGate) -> Vec<Event> {
     let mut batch = Vec::new();
     let mut bytes = 0usize;
     for ev in rx.iter() {
         if let Event::Chunk(c, _) = &ev {
             bytes += c.len();
+            gate.release(c.len());
         }
         let fatal = matches!(ev, Event::Fatal(_));
         batch.push(ev);
         if fatal || bytes >= BATCH_BYTES || batch.len() >= BATCH_EVENTS {
-            asm.batch(std::mem::take(&mut batch))?;
-            bytes = 0;
+            break;
         }
     }
-    asm.batch(batch)?;
-    asm.finish()
+    batch
 }
 
 /// The default backup-set name: `<host>:<path>[,<path>…]`.

@@ -7,6 +7,7 @@ use crate::backup::compare::ParentCursor;
 use crate::backup::meta::node_from_metadata;
 use crate::error::Error;
 use crate::pipeline::chunk::StreamChunker;
+use crate::pipeline::gate::ByteGate;
 use crate::pipeline::zstd_tune::LevelTuner;
 use crate::util::now_ns;
 use crossbeam_channel::Sender;
@@ -55,8 +56,9 @@ pub enum Event {
     Chunk(Vec<u8>, i32),
     /// The current file ended: whole-content hash and bytes read.
     FileEnd {
-        /// Keyed BLAKE3 of the content.
-        hash: BlobId,
+        /// Keyed BLAKE3 of the content; `None` for files of at most one chunk, whose chunk ID
+        /// is that hash.
+        hash: Option<BlobId>,
         /// Bytes read.
         size: u64,
     },
@@ -84,12 +86,19 @@ pub struct Producer<'a> {
     pub zstd_level: i32,
     /// Cursor into the parent snapshot (diff and incr levels).
     pub parent: Option<std::cell::RefCell<ParentCursor<'a>>>,
+    /// Bytes of chunks in flight to the assembler.
+    pub gate: &'a ByteGate,
     /// Chunker buffer reused across files.
     pub buf: std::cell::RefCell<Vec<u8>>,
 }
 
 impl Producer<'_> {
     fn send(&self, ev: Event) -> bool {
+        if let Event::Chunk(c, _) = &ev {
+            if !self.gate.acquire(c.len()) {
+                return false;
+            }
+        }
         // The parent cursor follows every directory the stream enters and leaves.
         if let Some(c) = &self.parent {
             match &ev {
@@ -109,21 +118,36 @@ impl Producer<'_> {
         expected: Option<u64>,
     ) -> Result<bool, std::io::Error> {
         let mut chunks = StreamChunker::with_buffer(reader, self.chunker, self.buf.take());
-        let mut hasher = blake3::Hasher::new_keyed(&self.hash_key.0);
+        // A one-chunk file's hash is its chunk's ID, which a worker computes anyway, so the
+        // whole-file hash starts only once a second chunk shows up (most files are small).
+        let mut hasher: Option<blake3::Hasher> = None;
+        let mut held: Option<(Vec<u8>, i32)> = None;
         let mut size = 0u64;
         let mut tuner = LevelTuner::new(self.zstd_level, expected);
         while let Some(c) = chunks.next_chunk()? {
-            hasher.update(&c);
             size += c.len() as u64;
             let level = tuner.level_for(&c);
-            if !self.send(Event::Chunk(c, level)) {
+            if let Some((prev, prev_level)) = held.replace((c, level)) {
+                hasher
+                    .get_or_insert_with(|| blake3::Hasher::new_keyed(&self.hash_key.0))
+                    .update(&prev);
+                if !self.send(Event::Chunk(prev, prev_level)) {
+                    return Ok(false);
+                }
+            }
+        }
+        if let Some((last, level)) = held {
+            if let Some(h) = hasher.as_mut() {
+                h.update(&last);
+            }
+            if !self.send(Event::Chunk(last, level)) {
                 return Ok(false);
             }
         }
         tracing::trace!(path = %what.display(), size, "file read");
         self.buf.replace(chunks.into_buffer());
         Ok(self.send(Event::FileEnd {
-            hash: BlobId(*hasher.finalize().as_bytes()),
+            hash: hasher.map(|h| BlobId(*h.finalize().as_bytes())),
             size,
         }))
     }
