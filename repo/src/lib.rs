@@ -32,6 +32,7 @@ pub mod error;
 pub mod index;
 pub mod keys;
 pub mod lock;
+pub mod pack_read;
 pub mod pipeline;
 pub mod policy;
 pub mod progress;
