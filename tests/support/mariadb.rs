@@ -47,9 +47,15 @@ impl Maria {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
+        // A private tmpdir: two bootstraps sharing /tmp collide on temporary-table names
+        // ("Could not remove temporary table '/tmp/#sql-temptable-…'"), seen when tests ran
+        // in parallel.
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
         let mut c = Command::new(program(&["mariadb-install-db", "mysql_install_db"]));
         c.arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args([
                 "--user=root",
                 "--auth-root-authentication-method=normal",
@@ -112,6 +118,7 @@ fn launch(dir: &Path, port: u16) -> Result<Child, String> {
     let mut server = Command::new(program(&["mariadbd", "mysqld"]))
         .arg("--no-defaults")
         .arg(format!("--datadir={}", at("data")))
+        .arg(format!("--tmpdir={}", at("tmp")))
         .arg(format!("--socket={sock}"))
         .arg(format!("--pid-file={}", at("mysqld.pid")))
         .arg(format!("--log-error={}", log.display()))
