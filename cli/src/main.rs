@@ -61,6 +61,8 @@ enum Command {
     /// Store or show a backup set's schedule policy (its RPO).
     #[command(subcommand)]
     Policy(cmd::policy::PolicyCommand),
+    /// Restore drill: reassemble snapshots, re-hash everything, record the outcome.
+    Verify(cmd::verify::Args),
     /// Per backup set: newest snapshot of each level and whether the RPO is met.
     Report(cmd::report::Args),
     /// Write a systemd service and timer (and print a crontab line) for a backup set.
@@ -73,6 +75,11 @@ enum Command {
     Cat(cmd::cat::CatCommand),
     /// Remove stale locks.
     Unlock(cmd::unlock::Args),
+    /// Check structure and index consistency; `--read-data` re-reads and re-hashes blobs.
+    Check(cmd::check::Args),
+    /// Repair the repository (`repair index`: rebuild the index from pack headers).
+    #[command(subcommand)]
+    Repair(cmd::repair::RepairCommand),
 }
 
 fn main() {
@@ -95,11 +102,14 @@ fn main() {
         Command::Dump(a) => cmd::dump::run(g, a),
         Command::Diff(a) => cmd::diff::run(g, a),
         Command::Policy(a) => cmd::policy::run(g, a),
+        Command::Verify(a) => cmd::verify::run(g, a),
         Command::Report(a) => cmd::report::run(g, a),
         Command::Schedule(a) => cmd::schedule::run(g, a),
         Command::Key(a) => cmd::key::run(g, a),
         Command::Cat(a) => cmd::cat::run(g, a),
         Command::Unlock(a) => cmd::unlock::run(g, a),
+        Command::Check(a) => cmd::check::run(g, a),
+        Command::Repair(a) => cmd::repair::run(g, a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -27,6 +27,7 @@ use format_spec::chunking::{self, Chunker, GEAR_INPUT};
 use format_spec::config::{ChunkerParams, RepoConfig};
 use format_spec::crypto::{self, MasterKey, ObjectKind, SubKeys, NONCE_LEN};
 use format_spec::decode::to_msgpack;
+use format_spec::drill::Drill;
 use format_spec::id::{content_name, BlobId, IndexId, PackId, RepoId, SnapshotId};
 use format_spec::index::{IndexBlob, IndexFile, IndexPack};
 use format_spec::keyfile::{Argon2Params, KeyFile};
@@ -1724,6 +1725,70 @@ fn policies(out: &mut Out) {
     ));
 }
 
+fn drills(out: &mut Out) {
+    let ok = Drill {
+        v: 1,
+        snapshot: SnapshotId(*blake3::hash(b"strata vector drill snapshot").as_bytes()),
+        set: "pg:main".into(),
+        time_ns: TIME_NS,
+        command: None,
+        path: None,
+        ok: true,
+        error: None,
+        files: 1,
+        bytes: 1_048_576,
+        duration_ms: 250,
+    };
+    out.write(&sealed_doc(
+        "drill",
+        "ok",
+        "drills",
+        "a passed drill of one snapshot of set pg:main: 1 file, 1 MiB reassembled in 250 ms",
+        "ok",
+        ObjectKind::Drill,
+        &ok,
+    ));
+    let failed = Drill {
+        time_ns: TIME_NS + 60_000_000_000,
+        command: Some("pg_restore --list".into()),
+        path: Some("/db.dump".into()),
+        ok: false,
+        error: Some("restore command \"pg_restore --list\" failed (exit status: 1)".into()),
+        ..ok.clone()
+    };
+    out.write(&sealed_doc(
+        "drill",
+        "failed",
+        "drills",
+        "a failed drill: the restore command rejected the dump; command, path and error present",
+        "ok",
+        ObjectKind::Drill,
+        &failed,
+    ));
+    let mut bad = ok.clone();
+    bad.error = Some("should not be here".into());
+    out.write(&sealed_doc(
+        "drill",
+        "ok-with-error",
+        "drills",
+        "ok is true but an error is present: error must be present exactly when ok is false",
+        "error:Invalid",
+        ObjectKind::Drill,
+        &bad,
+    ));
+    let mut bad = ok.clone();
+    bad.v = 2;
+    out.write(&sealed_doc(
+        "drill",
+        "version-2",
+        "drills",
+        "structure version 2",
+        "error:Version",
+        ObjectKind::Drill,
+        &bad,
+    ));
+}
+
 fn gear(out: &mut Out) {
     let k = keys();
     let table = chunking::gear_table(&k.chunker);
@@ -2034,6 +2099,7 @@ fn main() {
     snapshots(&mut out);
     locks(&mut out);
     policies(&mut out);
+    drills(&mut out);
     gear(&mut out);
     chunking_vectors(&mut out);
     repository(&mut out);

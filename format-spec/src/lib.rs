@@ -16,6 +16,7 @@
 //! | [`config`] | Config |
 //! | [`lock`] | Locks |
 //! | [`policy`] | Policies |
+//! | [`drill`] | Drills |
 //! | [`chunking`] | Chunking |
 //! | [`decode`], [`error`] | Limits |
 //!
@@ -33,6 +34,7 @@ pub mod chunking;
 pub mod config;
 pub mod crypto;
 pub mod decode;
+pub mod drill;
 pub mod error;
 pub mod id;
 pub mod index;

@@ -28,6 +28,8 @@ pub const MAX_CONFIG_FILE: usize = 1 << 20;
 pub const MAX_KEY_FILE: usize = 64 << 10;
 /// Largest policy file. SPEC.md § Policies.
 pub const MAX_POLICY_FILE: usize = 64 << 10;
+/// Largest drill file. SPEC.md § Drills.
+pub const MAX_DRILL_FILE: usize = 64 << 10;
 /// Largest lock file. SPEC.md § Locks.
 pub const MAX_LOCK_FILE: usize = 64 << 10;
 /// Longest node name in a tree, in bytes. SPEC.md § Trees.

@@ -17,6 +17,7 @@ use format_spec::chunking::{self, Chunker};
 use format_spec::config::{ChunkerParams, RepoConfig};
 use format_spec::crypto::{self, MasterKey, ObjectKind, SubKey, SubKeys, NONCE_LEN};
 use format_spec::decode::to_msgpack;
+use format_spec::drill::Drill;
 use format_spec::id::{content_name, BlobId, IndexId, PackId, RepoId};
 use format_spec::index::{IndexBlob, IndexFile};
 use format_spec::keyfile::{KeyFile, UnlockError};
@@ -344,7 +345,7 @@ fn keyfile(v: &Vector) {
     assert_eq!(again.encode(), input, "re-encoded key file");
 }
 
-/// Config, index, snapshot, lock and policy: sealed named-field MessagePack.
+/// Config, index, snapshot, lock, policy and drill: sealed named-field MessagePack.
 fn sealed_msgpack<T: Serialize + DeserializeOwned>(
     v: &Vector,
     kind: ObjectKind,
@@ -977,6 +978,14 @@ fn check(v: &Vector) {
                 ObjectKind::Policy,
                 limits::MAX_POLICY_FILE,
                 Policy::validate,
+            );
+        }
+        "drill" => {
+            sealed_msgpack(
+                v,
+                ObjectKind::Drill,
+                limits::MAX_DRILL_FILE,
+                Drill::validate,
             );
         }
         "gear-table" => gear_table(v),

@@ -13,7 +13,10 @@
 //! | [`diff`] | comparing two snapshots |
 //! | [`lock`] | shared and exclusive locks |
 //! | [`policy`] | stored schedule policies |
+//! | [`drill`] | stored restore-drill records |
+//! | [`verify`] | restore drills (`strata verify`) |
 //! | [`progress`] | progress events |
+//! | [`repair`] | `repair index`: the index rebuilt from pack headers |
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -27,7 +30,9 @@
 
 pub mod backend;
 pub mod backup;
+pub mod check;
 pub mod diff;
+pub mod drill;
 pub mod error;
 pub mod index;
 pub mod keys;
@@ -36,9 +41,11 @@ pub mod pack_read;
 pub mod pipeline;
 pub mod policy;
 pub mod progress;
+pub mod repair;
 pub mod repository;
 pub mod restore;
 pub mod snapshots;
 pub mod util;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -301,18 +301,35 @@ impl Repository {
             .map_err(read_err("index list".into()))?;
         let mut files = Vec::with_capacity(names.len());
         for (name, _) in names {
-            let f: IndexFile = self.load(
-                FileType::Index,
-                ObjectKind::Index,
-                &name,
-                limits::MAX_INDEX_FILE,
-            )?;
-            f.validate()
-                .map_err(|e| Error::damaged(format!("index {name}"), e))?;
-            let id: IndexId = name
-                .parse()
-                .map_err(|e| Error::damaged(format!("index {name}"), e))?;
-            files.push((id, f));
+            // A damaged index file must not take every snapshot down with it: its blobs are
+            // reported missing where they are needed, `check` names it, `repair index`
+            // rebuilds it from the pack headers.
+            let loaded = self
+                .load::<IndexFile>(
+                    FileType::Index,
+                    ObjectKind::Index,
+                    &name,
+                    limits::MAX_INDEX_FILE,
+                )
+                .and_then(|f| {
+                    f.validate()
+                        .map(|()| f)
+                        .map_err(|e| Error::damaged(format!("index {name}"), e))
+                })
+                .and_then(|f| {
+                    name.parse::<IndexId>()
+                        .map(|id| (id, f))
+                        .map_err(|e| Error::damaged(format!("index {name}"), e))
+                });
+            match loaded {
+                Ok(pair) => files.push(pair),
+                Err(Error::RepoRead { what, cause }) => {
+                    return Err(Error::RepoRead { what, cause })
+                }
+                Err(e) => {
+                    tracing::warn!("skipping {e:#}; run `strata check`, then `strata repair index`")
+                }
+            }
         }
         Ok(MasterIndex::build(files))
     }

@@ -2,17 +2,20 @@
 
 pub mod backup;
 pub mod cat;
+pub mod check;
 pub mod diff;
 pub mod dump;
 pub mod init;
 pub mod key;
 pub mod ls;
 pub mod policy;
+pub mod repair;
 pub mod report;
 pub mod restore;
 pub mod schedule;
 pub mod snapshots;
 pub mod unlock;
+pub mod verify;
 
 use crate::password;
 use crate::Global;

@@ -10,6 +10,7 @@
 use super::policy::{format_duration, intervals_text, now_ns};
 use crate::{output, Global};
 use anyhow::{bail, Result};
+use format_spec::drill::Drill;
 use format_spec::id::SnapshotId;
 use format_spec::policy::Policy;
 use format_spec::snapshot::{Level, Snapshot};
@@ -98,6 +99,8 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let repo = super::open(g)?;
     let snapshots = repo.snapshots()?;
     let mut policies = repo.policies()?;
+    // The newest successful drill of any snapshot of each set (`strata verify`).
+    let drills = strata_repo::drill::last_ok_per_set(&repo.drills()?);
     let mut by_set: BTreeMap<&str, Vec<&(SnapshotId, Snapshot)>> = BTreeMap::new();
     for s in &snapshots {
         by_set.entry(s.1.set.as_str()).or_default().push(s);
@@ -129,13 +132,13 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
                 .collect();
             missed.push(format!("{set} ({})", levels.join(", ")));
         }
-        out.push((set, policy, stored, rows, set_met));
+        out.push((set, policy, stored, rows, set_met, drills.get(set.as_str())));
     }
     let all_met = missed.is_empty();
     if g.json {
         let sets: Vec<Value> = out
             .iter()
-            .map(|(set, p, stored, rows, met)| {
+            .map(|(set, p, stored, rows, met, drill)| {
                 let levels: serde_json::Map<String, Value> = rows
                     .iter()
                     .map(|r| (r.level.name().to_string(), row_json(now, r)))
@@ -145,7 +148,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
                     "policy": { "full_s": p.full_s, "diff_s": p.diff_s, "incr_s": p.incr_s, "stored": stored },
                     "levels": levels,
                     "rpo_met": met,
-                    "last_drill": Value::Null,
+                    "last_drill": drill.map_or(Value::Null, |d| drill_json(now, d)),
                 })
             })
             .collect();
@@ -161,13 +164,26 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     }
 }
 
-type SetReport<'a> = (&'a String, Policy, bool, [LevelRow<'a>; 3], bool);
+type SetReport<'a> = (
+    &'a String,
+    Policy,
+    bool,
+    [LevelRow<'a>; 3],
+    bool,
+    Option<&'a Drill>,
+);
+
+/// `last_drill` of a set: the newest successful drill of any of its snapshots.
+fn drill_json(now: i64, d: &Drill) -> Value {
+    let age = u64::try_from(now.saturating_sub(d.time_ns).max(0) / 1_000_000_000).unwrap_or(0);
+    json!({ "snapshot": d.snapshot.to_hex(), "time": output::rfc3339(d.time_ns), "age_s": age })
+}
 
 fn print_text(now: i64, out: &[SetReport<'_>]) {
     if out.is_empty() {
         println!("no backup sets");
     }
-    for (set, p, stored, rows, met) in out {
+    for (set, p, stored, rows, met, drill) in out {
         println!(
             "set {set}: RPO {}  (policy {}{})",
             if *met { "met" } else { "MISSED" },
@@ -198,6 +214,17 @@ fn print_text(now: i64, out: &[SetReport<'_>]) {
                 format_duration(r.rpo_s)
             );
         }
-        println!("  last drill: none recorded");
+        match drill {
+            Some(d) => println!(
+                "  last drill: ok  {}  {}  age {}",
+                d.snapshot.short(),
+                output::short_time(d.time_ns),
+                format_duration(
+                    u64::try_from(now.saturating_sub(d.time_ns).max(0) / 1_000_000_000)
+                        .unwrap_or(0)
+                )
+            ),
+            None => println!("  last drill: none recorded"),
+        }
     }
 }

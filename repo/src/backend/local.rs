@@ -61,7 +61,15 @@ impl Backend for LocalBackend {
 
     fn create(&self) -> io::Result<()> {
         fs::create_dir_all(&self.root)?;
-        for d in ["keys", "data", "index", "snapshots", "locks", "policies"] {
+        for d in [
+            "keys",
+            "data",
+            "index",
+            "snapshots",
+            "locks",
+            "policies",
+            "drills",
+        ] {
             fs::create_dir_all(self.root.join(d))?;
         }
         for i in 0..=255u8 {

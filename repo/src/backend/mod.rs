@@ -24,6 +24,8 @@ pub enum FileType {
     Lock,
     /// `policies/`.
     Policy,
+    /// `drills/`.
+    Drill,
 }
 
 impl FileType {
@@ -37,6 +39,7 @@ impl FileType {
             Self::Snapshot => "snapshots",
             Self::Lock => "locks",
             Self::Policy => "policies",
+            Self::Drill => "drills",
         }
     }
 
@@ -50,6 +53,7 @@ impl FileType {
             Self::Snapshot => "snapshot",
             Self::Lock => "lock",
             Self::Policy => "policy",
+            Self::Drill => "drill",
         }
     }
 }

@@ -1,0 +1,114 @@
+//! `--read-data`: read each selected pack once, check that it hashes to its name, and open,
+//! decode and re-hash every blob the index places in it (SPEC.md § Pack files, "Reading a
+//! blob"). Packs are checked in parallel; each task holds one pack.
+
+use super::structure::{ExpectedPack, Structure};
+use super::{Finding, Subset};
+use crate::backend::FileType;
+use crate::repository::Repository;
+use format_spec::blob::{self, BlobKind};
+use format_spec::crypto;
+use format_spec::id::{content_name, PackId};
+use format_spec::limits;
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+
+/// Checks the selected packs; returns (packs read, bytes read).
+pub(crate) fn check(
+    repo: &Repository,
+    s: &Structure,
+    subset: Subset,
+    findings: &mut Vec<Finding>,
+) -> (u64, u64) {
+    let mut selected: Vec<(&PackId, &ExpectedPack)> = s
+        .expected
+        .iter()
+        .filter(|(id, p)| s.present.get(id) == Some(&p.size) && subset.part_contains(id))
+        .collect();
+    if let Subset::Percent(pct) = subset {
+        let want = ((selected.len() as f64) * pct / 100.0).ceil() as usize;
+        let want = want.clamp(usize::from(!selected.is_empty()), selected.len());
+        selected.shuffle(&mut rand::thread_rng());
+        selected.truncate(want);
+    }
+    let results: Vec<(u64, Vec<Finding>)> = selected
+        .par_iter()
+        .map(|(id, p)| check_pack(repo, id, p))
+        .collect();
+    let mut bytes = 0;
+    let packs = results.len() as u64;
+    for (b, f) in results {
+        bytes += b;
+        findings.extend(f);
+    }
+    (packs, bytes)
+}
+
+fn check_pack(repo: &Repository, id: &PackId, p: &ExpectedPack) -> (u64, Vec<Finding>) {
+    tracing::debug!(pack = %id, "reading pack");
+    let all = || p.blobs.keys().copied().collect::<Vec<_>>();
+    let bytes = match repo
+        .backend()
+        .read(FileType::Pack, &id.to_hex(), limits::MAX_PACK_SIZE)
+    {
+        Ok(b) => b,
+        Err(e) => {
+            return (
+                0,
+                vec![Finding::new(
+                    format!("pack {id}"),
+                    format!("reading failed: {e}"),
+                    all(),
+                )],
+            )
+        }
+    };
+    let mut out = Vec::new();
+    if content_name(&bytes) != id.0 {
+        out.push(Finding::new(
+            format!("pack {id}"),
+            "file content does not hash to its name".into(),
+            Vec::new(),
+        ));
+    }
+    for (blob_id, e) in &p.blobs {
+        let fail = |why: String| {
+            Finding::new(
+                format!("blob {blob_id} in pack {id}"),
+                format!("blob {blob_id} in pack {id} is damaged: {why}"),
+                vec![*blob_id],
+            )
+        };
+        if e.kind == BlobKind::Data && e.raw > repo.config().chunker.max {
+            out.push(fail(format!(
+                "raw length {} exceeds the maximum chunk size {}",
+                e.raw,
+                repo.config().chunker.max
+            )));
+            continue;
+        }
+        let start = e.off as usize;
+        let Some(sealed) = start
+            .checked_add(e.len as usize)
+            .and_then(|end| bytes.get(start..end))
+        else {
+            out.push(fail("lies past the end of the pack".into()));
+            continue;
+        };
+        let kind = e.kind.object_kind();
+        let aad = crypto::aad(repo.id(), kind, Some(blob_id));
+        let stored = match crypto::open(&repo.keys().encryption, kind, &aad, sealed) {
+            Ok(s) => s,
+            Err(err) => {
+                out.push(fail(err.to_string()));
+                continue;
+            }
+        };
+        match blob::decode(e.enc, &stored, e.raw) {
+            Ok(plain) if repo.keys().blob_id(&plain) == *blob_id => {}
+            Ok(_) => out.push(fail("content does not match its ID".into())),
+            Err(err) => out.push(fail(err.to_string())),
+        }
+    }
+    (bytes.len() as u64, out)
+}

@@ -1,0 +1,275 @@
+//! Index files, pack files and pack headers: every indexed pack exists with the indexed
+//! size, its header lists exactly the indexed blobs, and index files agree with each other.
+
+use super::{Finding, Problem};
+use crate::backend::FileType;
+use crate::error::{Error, Result};
+use crate::index::MasterIndex;
+use crate::lock::list_locks;
+use crate::repository::Repository;
+use format_spec::blob::{BlobKind, Encoding};
+use format_spec::crypto::ObjectKind;
+use format_spec::id::{BlobId, IndexId, PackId};
+use format_spec::index::IndexFile;
+use format_spec::limits;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What one blob's entry says, as compared between index files and pack headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub kind: BlobKind,
+    pub enc: Encoding,
+    pub off: u32,
+    pub len: u32,
+    pub raw: u32,
+}
+
+/// A pack as the live index describes it.
+pub(crate) struct ExpectedPack {
+    /// Size the index states.
+    pub size: u64,
+    /// The index file that first named it.
+    pub index: IndexId,
+    /// Its blobs.
+    pub blobs: BTreeMap<BlobId, Entry>,
+}
+
+/// The structure phase's result, used by the later phases.
+pub(crate) struct Structure {
+    /// Master index over the readable, live index files.
+    pub index: MasterIndex,
+    /// Packs named by the live index.
+    pub expected: BTreeMap<PackId, ExpectedPack>,
+    /// Pack files present, with their sizes.
+    pub present: HashMap<PackId, u64>,
+}
+
+fn list(repo: &Repository, t: FileType) -> Result<Vec<(String, u64)>> {
+    repo.backend().list(t).map_err(|cause| Error::RepoRead {
+        what: format!("{} list", t.name()),
+        cause,
+    })
+}
+
+/// The whole error chain as one line.
+pub(crate) fn describe(e: &Error) -> String {
+    let mut s = e.to_string();
+    let mut cur: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+pub(crate) fn check(
+    repo: &Repository,
+    findings: &mut Vec<Finding>,
+    warnings: &mut Vec<Problem>,
+) -> Result<Structure> {
+    // Index files, one by one: a damaged one is reported and the others still load.
+    let mut files: Vec<(IndexId, IndexFile)> = Vec::new();
+    for (name, _) in list(repo, FileType::Index)? {
+        let object = format!("index {name}");
+        let loaded = repo
+            .load::<IndexFile>(
+                FileType::Index,
+                ObjectKind::Index,
+                &name,
+                limits::MAX_INDEX_FILE,
+            )
+            .and_then(|f| {
+                f.validate()
+                    .map_err(|e| Error::damaged(object.clone(), e))?;
+                let id: IndexId = name
+                    .parse()
+                    .map_err(|e| Error::damaged(object.clone(), e))?;
+                Ok((id, f))
+            });
+        match loaded {
+            Ok(f) => files.push(f),
+            Err(e) => findings.push(Finding::new(object, describe(&e), Vec::new())),
+        }
+    }
+    let present_ids: HashSet<IndexId> = files.iter().map(|(id, _)| *id).collect();
+    let superseded: HashSet<IndexId> = files
+        .iter()
+        .flat_map(|(_, f)| f.supersedes.iter().copied())
+        .filter(|id| present_ids.contains(id))
+        .collect();
+
+    // What the live index files say about each pack; they must agree with each other.
+    let mut expected: BTreeMap<PackId, ExpectedPack> = BTreeMap::new();
+    for (file, f) in files.iter().filter(|(id, _)| !superseded.contains(id)) {
+        for p in &f.packs {
+            let e = expected.entry(p.id).or_insert_with(|| ExpectedPack {
+                size: p.size,
+                index: *file,
+                blobs: BTreeMap::new(),
+            });
+            if e.size != p.size {
+                findings.push(Finding::new(
+                    format!("index {file}"),
+                    format!(
+                        "pack {} has size {} here but {} in index {}",
+                        p.id, p.size, e.size, e.index
+                    ),
+                    Vec::new(),
+                ));
+            }
+            for b in &p.blobs {
+                let entry = Entry {
+                    kind: b.kind,
+                    enc: b.enc,
+                    off: b.off,
+                    len: b.len,
+                    raw: b.raw,
+                };
+                match e.blobs.get(&b.id) {
+                    Some(prev) if *prev != entry => findings.push(Finding::new(
+                        format!("index {file}"),
+                        format!(
+                            "blob {} in pack {}: {entry:?} here but {prev:?} in index {}",
+                            b.id, p.id, e.index
+                        ),
+                        vec![b.id],
+                    )),
+                    Some(_) => {}
+                    None => {
+                        e.blobs.insert(b.id, entry);
+                    }
+                }
+            }
+        }
+    }
+
+    // Pack files present; each indexed pack must exist with the indexed size.
+    let mut present: HashMap<PackId, u64> = HashMap::new();
+    for (name, size) in list(repo, FileType::Pack)? {
+        match name.parse::<PackId>() {
+            Ok(id) => {
+                present.insert(id, size);
+            }
+            Err(e) => warnings.push(Problem {
+                object: format!("pack {name}"),
+                message: format!("file name is not a pack ID: {e}"),
+                ..Problem::default()
+            }),
+        }
+    }
+    let mut to_read = Vec::new();
+    for (id, p) in &expected {
+        let blobs = || p.blobs.keys().copied().collect::<Vec<_>>();
+        match present.get(id) {
+            None => findings.push(Finding::new(
+                format!("pack {id}"),
+                format!("missing (named by index {})", p.index),
+                blobs(),
+            )),
+            Some(&size) if size != p.size => findings.push(Finding::new(
+                format!("pack {id}"),
+                format!(
+                    "is {size} bytes but index {} says {} bytes",
+                    p.index, p.size
+                ),
+                blobs(),
+            )),
+            Some(_) => to_read.push((*id, p)),
+        }
+    }
+    let mut unreferenced: Vec<_> = present
+        .iter()
+        .filter(|(id, _)| !expected.contains_key(id))
+        .collect();
+    unreferenced.sort();
+    for (id, size) in unreferenced {
+        warnings.push(Problem {
+            object: format!("pack {id}"),
+            message: format!(
+                "unreferenced pack ({size} bytes): in no index (left by an interrupted backup?)"
+            ),
+            ..Problem::default()
+        });
+    }
+
+    // Every pack's header must list exactly the indexed blobs.
+    let header_findings: Vec<Finding> = to_read
+        .par_iter()
+        .filter_map(|(id, p)| compare_header(repo, id, p))
+        .collect();
+    findings.extend(header_findings);
+
+    // Lock files: a damaged one is treated as stale by every command, so it is only a warning.
+    for (name, rec) in list_locks(repo)? {
+        if rec.is_none() {
+            warnings.push(Problem {
+                object: format!("lock {name}"),
+                message:
+                    "lock file does not open; it is treated as stale (`strata unlock` removes it)"
+                        .into(),
+                ..Problem::default()
+            });
+        }
+    }
+
+    let index = MasterIndex::build(files);
+    Ok(Structure {
+        index,
+        expected,
+        present,
+    })
+}
+
+fn compare_header(repo: &Repository, id: &PackId, p: &ExpectedPack) -> Option<Finding> {
+    let all = || p.blobs.keys().copied().collect::<Vec<_>>();
+    let header = match repo.read_pack_header(id, p.size) {
+        Ok(h) => h,
+        Err(e) => {
+            return Some(Finding::new(
+                format!("pack {id}"),
+                format!("header unreadable: {}", describe(&e)),
+                all(),
+            ))
+        }
+    };
+    let mut problems = Vec::new();
+    let mut bad = Vec::new();
+    let mut seen = HashSet::new();
+    for h in &header.entries {
+        seen.insert(h.id);
+        let got = Entry {
+            kind: h.kind,
+            enc: h.encoding,
+            off: h.offset,
+            len: h.stored_len,
+            raw: h.raw_len,
+        };
+        match p.blobs.get(&h.id) {
+            None => problems.push(format!("header lists blob {} the index does not", h.id)),
+            Some(want) if *want != got => {
+                problems.push(format!(
+                    "blob {}: header says {got:?}, index says {want:?}",
+                    h.id
+                ));
+                bad.push(h.id);
+            }
+            Some(_) => {}
+        }
+    }
+    for b in p.blobs.keys().filter(|b| !seen.contains(*b)) {
+        problems.push(format!("index lists blob {b} the header does not"));
+        bad.push(*b);
+    }
+    if problems.is_empty() {
+        return None;
+    }
+    let n = problems.len();
+    problems.truncate(5);
+    let mut message = format!("header and index disagree: {}", problems.join("; "));
+    if n > 5 {
+        message.push_str(&format!(" (and {} more)", n - 5));
+    }
+    Some(Finding::new(format!("pack {id}"), message, bad))
+}
