@@ -228,32 +228,8 @@ pub fn decode_into(
 
 /// Reverses [`encode`], allocating at most `raw_len` (bounded by `MAX_BLOB_SIZE`) bytes.
 pub fn decode(encoding: Encoding, stored: &[u8], raw_len: u32) -> Result<Vec<u8>, DecodeError> {
-    check_limit(
-        "blob raw length",
-        raw_len.into(),
-        limits::MAX_BLOB_SIZE.into(),
-    )?;
-    let out = match encoding {
-        Encoding::Raw => stored.to_vec(),
-        Encoding::Zstd => {
-            decompress(stored, raw_len as usize).map_err(|e| DecodeError::Invalid {
-                what: "zstd blob",
-                reason: e.to_string(),
-            })?
-        }
-        Encoding::ZstdDelta => {
-            return Err(DecodeError::Invalid {
-                what: "blob encoding",
-                reason: "zstd-delta needs its base blobs; use decode_delta".into(),
-            })
-        }
-    };
-    if out.len() != raw_len as usize {
-        return Err(DecodeError::Invalid {
-            what: "blob raw length",
-            reason: format!("decoded {} bytes, header says {raw_len}", out.len()),
-        });
-    }
+    let mut out = Vec::new();
+    decode_into(encoding, stored, raw_len, &mut out)?;
     Ok(out)
 }
 

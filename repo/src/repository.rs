@@ -241,15 +241,7 @@ impl Repository {
 
     /// Writes bytes under their content name; returns the name's bytes.
     pub fn write_named(&self, t: FileType, bytes: &[u8]) -> Result<[u8; 32]> {
-        let name = content_name(bytes);
-        self.backend
-            .write(t, &hex::encode(name), bytes)
-            .map_err(write_err(format!(
-                "{} {}",
-                t.name(),
-                hex::encode(&name[..4])
-            )))?;
-        Ok(name)
+        self.write_named_parts(t, &[bytes])
     }
 
     /// Writes a file given in parts under the content name of their concatenation.
