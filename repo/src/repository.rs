@@ -61,6 +61,9 @@ pub fn content_name_parts(parts: &[&[u8]]) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
+/// Index files that loaded (with their IDs), and the names and errors of those that did not.
+pub type IndexFiles = (Vec<(IndexId, IndexFile)>, Vec<(String, Error)>);
+
 /// A fresh random nonce.
 pub fn nonce() -> [u8; NONCE_LEN] {
     let mut n = [0u8; NONCE_LEN];
@@ -287,15 +290,26 @@ impl Repository {
 
     /// Loads every index file into a master index.
     pub fn load_index(&self) -> Result<MasterIndex> {
+        // A damaged index file must not take every snapshot down with it: its blobs are
+        // reported missing where they are needed, `check` names it, `repair index`
+        // rebuilds it from the pack headers.
+        let (files, damaged) = self.load_index_files()?;
+        for (_, e) in damaged {
+            tracing::warn!("skipping {e:#}; run `strata check`, then `strata repair index`");
+        }
+        Ok(MasterIndex::build(files))
+    }
+
+    /// Every index file that opens and validates, and the names and errors of those that do
+    /// not. Fails only when the index directory cannot be listed or read.
+    pub fn load_index_files(&self) -> Result<IndexFiles> {
         let names = self
             .backend
             .list(FileType::Index)
             .map_err(read_err("index list".into()))?;
-        let mut files = Vec::with_capacity(names.len());
+        let (mut files, mut damaged) = (Vec::with_capacity(names.len()), Vec::new());
         for (name, _) in names {
-            // A damaged index file must not take every snapshot down with it: its blobs are
-            // reported missing where they are needed, `check` names it, `repair index`
-            // rebuilds it from the pack headers.
+            let object = || format!("index {name}");
             let loaded = self
                 .load::<IndexFile>(
                     FileType::Index,
@@ -306,24 +320,22 @@ impl Repository {
                 .and_then(|f| {
                     f.validate()
                         .map(|()| f)
-                        .map_err(|e| Error::damaged(format!("index {name}"), e))
+                        .map_err(|e| Error::damaged(object(), e))
                 })
                 .and_then(|f| {
                     name.parse::<IndexId>()
                         .map(|id| (id, f))
-                        .map_err(|e| Error::damaged(format!("index {name}"), e))
+                        .map_err(|e| Error::damaged(object(), e))
                 });
             match loaded {
                 Ok(pair) => files.push(pair),
                 Err(Error::RepoRead { what, cause }) => {
                     return Err(Error::RepoRead { what, cause })
                 }
-                Err(e) => {
-                    tracing::warn!("skipping {e:#}; run `strata check`, then `strata repair index`")
-                }
+                Err(e) => damaged.push((name, e)),
             }
         }
-        Ok(MasterIndex::build(files))
+        Ok((files, damaged))
     }
 
     /// Reads one blob of the kind the reference implies, authenticates, decodes and

@@ -8,10 +8,7 @@ use crate::index::MasterIndex;
 use crate::lock::list_locks;
 use crate::repository::Repository;
 use format_spec::blob::{BlobKind, Encoding};
-use format_spec::crypto::ObjectKind;
 use format_spec::id::{BlobId, IndexId, PackId};
-use format_spec::index::IndexFile;
-use format_spec::limits;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -70,28 +67,13 @@ pub(crate) fn check(
     warnings: &mut Vec<Problem>,
 ) -> Result<Structure> {
     // Index files, one by one: a damaged one is reported and the others still load.
-    let mut files: Vec<(IndexId, IndexFile)> = Vec::new();
-    for (name, _) in list(repo, FileType::Index)? {
-        let object = format!("index {name}");
-        let loaded = repo
-            .load::<IndexFile>(
-                FileType::Index,
-                ObjectKind::Index,
-                &name,
-                limits::MAX_INDEX_FILE,
-            )
-            .and_then(|f| {
-                f.validate()
-                    .map_err(|e| Error::damaged(object.clone(), e))?;
-                let id: IndexId = name
-                    .parse()
-                    .map_err(|e| Error::damaged(object.clone(), e))?;
-                Ok((id, f))
-            });
-        match loaded {
-            Ok(f) => files.push(f),
-            Err(e) => findings.push(Finding::new(object, describe(&e), Vec::new())),
-        }
+    let (files, damaged) = repo.load_index_files()?;
+    for (name, e) in damaged {
+        findings.push(Finding::new(
+            format!("index {name}"),
+            describe(&e),
+            Vec::new(),
+        ));
     }
     let present_ids: HashSet<IndexId> = files.iter().map(|(id, _)| *id).collect();
     let superseded: HashSet<IndexId> = files
