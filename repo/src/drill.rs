@@ -28,13 +28,7 @@ impl Repository {
 
     /// Every stored drill, oldest first. A damaged drill is an error naming its file.
     pub fn drills(&self) -> Result<Vec<Drill>> {
-        let names = self
-            .backend()
-            .list(FileType::Drill)
-            .map_err(|cause| Error::RepoRead {
-                what: "drill list".into(),
-                cause,
-            })?;
+        let names = self.list(FileType::Drill)?;
         let mut out = Vec::with_capacity(names.len());
         for (name, _) in names {
             let d: Drill = self.load(

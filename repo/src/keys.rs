@@ -32,13 +32,7 @@ pub struct KeyInfo {
 impl Repository {
     /// Lists key files (damaged ones are skipped with a warning).
     pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
-        let names = self
-            .backend()
-            .list(FileType::Key)
-            .map_err(|cause| Error::RepoRead {
-                what: "key list".into(),
-                cause,
-            })?;
+        let names = self.list(FileType::Key)?;
         let mut out = Vec::new();
         for (name, _) in names {
             let bytes = self
@@ -69,13 +63,7 @@ impl Repository {
                     .into(),
             ));
         }
-        let names = self
-            .backend()
-            .list(FileType::Key)
-            .map_err(|cause| Error::RepoRead {
-                what: "key list".into(),
-                cause,
-            })?;
+        let names = self.list(FileType::Key)?;
         if !names.iter().any(|(n, _)| *n == id.to_hex()) {
             return Err(Error::Usage(format!("no key file {id}")));
         }

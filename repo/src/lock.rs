@@ -72,13 +72,7 @@ fn record(exclusive: bool, command: &str) -> LockRecord {
 
 /// Reads every lock record; damaged ones are logged and returned as `None`.
 pub fn list_locks(repo: &Repository) -> Result<Vec<(String, Option<LockRecord>)>> {
-    let names = repo
-        .backend()
-        .list(FileType::Lock)
-        .map_err(|cause| Error::RepoRead {
-            what: "lock list".into(),
-            cause,
-        })?;
+    let names = repo.list(FileType::Lock)?;
     let mut out = Vec::new();
     for (name, _) in names {
         match repo.load::<LockRecord>(

@@ -11,13 +11,7 @@ use std::collections::BTreeMap;
 impl Repository {
     /// The policy in force for each set that has one stored (newest `time_ns` wins).
     pub fn policies(&self) -> Result<BTreeMap<String, Policy>> {
-        let names = self
-            .backend()
-            .list(FileType::Policy)
-            .map_err(|cause| Error::RepoRead {
-                what: "policy list".into(),
-                cause,
-            })?;
+        let names = self.list(FileType::Policy)?;
         let mut out: BTreeMap<String, Policy> = BTreeMap::new();
         // `list` is sorted by name, so on a (forbidden) tie of time_ns the later name wins:
         // every reader resolves it the same way.

@@ -166,13 +166,7 @@ fn read_pack(repo: &Repository, name: &str, size: u64) -> PackOutcome {
 /// Step 1: lists index files and packs, reads every pack header and checks every blob.
 /// Writes nothing.
 pub fn plan(repo: &Repository) -> Result<Plan> {
-    let index_names = repo
-        .backend()
-        .list(FileType::Index)
-        .map_err(|cause| Error::RepoRead {
-            what: "index list".into(),
-            cause,
-        })?;
+    let index_names = repo.list(FileType::Index)?;
     let mut superseded = Vec::with_capacity(index_names.len());
     for (name, _) in &index_names {
         match name.parse::<IndexId>() {
@@ -181,13 +175,7 @@ pub fn plan(repo: &Repository) -> Result<Plan> {
             Err(e) => tracing::warn!(file = %name, error = %e, "ignoring a file in index/"),
         }
     }
-    let mut packs = repo
-        .backend()
-        .list(FileType::Pack)
-        .map_err(|cause| Error::RepoRead {
-            what: "pack list".into(),
-            cause,
-        })?;
+    let mut packs = repo.list(FileType::Pack)?;
     packs.sort();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(rayon::current_num_threads().clamp(1, MAX_PARALLEL_PACKS))

@@ -242,6 +242,13 @@ impl Repository {
         self.key_id
     }
 
+    /// Names and sizes of the repository files of a type; a listing failure is a read error.
+    pub fn list(&self, t: FileType) -> Result<Vec<(String, u64)>> {
+        self.backend
+            .list(t)
+            .map_err(read_err(format!("{} list", t.name())))
+    }
+
     /// Writes bytes under their content name; returns the name's bytes.
     pub fn write_named(&self, t: FileType, bytes: &[u8]) -> Result<[u8; 32]> {
         self.write_named_parts(t, &[bytes])
@@ -303,10 +310,7 @@ impl Repository {
     /// Every index file that opens and validates, and the names and errors of those that do
     /// not. Fails only when the index directory cannot be listed or read.
     pub fn load_index_files(&self) -> Result<IndexFiles> {
-        let names = self
-            .backend
-            .list(FileType::Index)
-            .map_err(read_err("index list".into()))?;
+        let names = self.list(FileType::Index)?;
         let (mut files, mut damaged) = (Vec::with_capacity(names.len()), Vec::new());
         for (name, _) in names {
             let object = || format!("index {name}");

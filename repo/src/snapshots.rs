@@ -48,13 +48,7 @@ impl Repository {
 
     /// Every snapshot, oldest first. A damaged snapshot is an error naming it.
     pub fn snapshots(&self) -> Result<Vec<(SnapshotId, Snapshot)>> {
-        let names = self
-            .backend()
-            .list(FileType::Snapshot)
-            .map_err(|cause| Error::RepoRead {
-                what: "snapshot list".into(),
-                cause,
-            })?;
+        let names = self.list(FileType::Snapshot)?;
         let mut out = Vec::with_capacity(names.len());
         for (name, _) in names {
             let id: SnapshotId = name
@@ -77,24 +71,12 @@ impl Repository {
             reason: reason.into(),
         };
         if reference == "latest" {
-            let names =
-                self.backend()
-                    .list(FileType::Snapshot)
-                    .map_err(|cause| Error::RepoRead {
-                        what: "snapshot list".into(),
-                        cause,
-                    })?;
-            let mut best: Option<(SnapshotId, Snapshot)> = None;
-            for (name, _) in names {
-                let id: SnapshotId = name
-                    .parse()
-                    .map_err(|e| Error::damaged(format!("snapshot file name {name}"), e))?;
-                let s = self.load_snapshot(&id)?;
-                if filter.matches(&s) && best.as_ref().is_none_or(|(_, b)| s.time_ns > b.time_ns) {
-                    best = Some((id, s));
-                }
-            }
-            return best.ok_or_else(|| err("no snapshot matches"));
+            return self
+                .snapshots()?
+                .into_iter()
+                .filter(|(_, s)| filter.matches(s))
+                .max_by_key(|(id, s)| (s.time_ns, *id))
+                .ok_or_else(|| err("no snapshot matches"));
         }
         let lower = reference.to_ascii_lowercase();
         if lower.len() < 4 || lower.len() > 64 || !lower.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -102,13 +84,7 @@ impl Repository {
                 "expected `latest` or at least 4 hex characters of a snapshot ID",
             ));
         }
-        let names = self
-            .backend()
-            .list(FileType::Snapshot)
-            .map_err(|cause| Error::RepoRead {
-                what: "snapshot list".into(),
-                cause,
-            })?;
+        let names = self.list(FileType::Snapshot)?;
         let hits: Vec<&String> = names
             .iter()
             .map(|(n, _)| n)

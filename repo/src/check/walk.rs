@@ -143,13 +143,7 @@ pub(crate) fn check_snapshots(
     index: &MasterIndex,
     findings: &mut Vec<Finding>,
 ) -> Result<Snapshots> {
-    let names = repo
-        .backend()
-        .list(FileType::Snapshot)
-        .map_err(|cause| Error::RepoRead {
-            what: "snapshot list".into(),
-            cause,
-        })?;
+    let names = repo.list(FileType::Snapshot)?;
     let mut out = Snapshots {
         count: names.len() as u64,
         good: Vec::new(),
