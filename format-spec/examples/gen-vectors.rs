@@ -1230,6 +1230,7 @@ fn file_node(name: &[u8], data: &[u8]) -> Node {
         entries: vec![ListEntry {
             id: k.blob_id(data),
             size: data.len() as u64,
+            fp: None,
         }],
     });
     n.hash = Some(k.blob_id(data));
@@ -1432,6 +1433,7 @@ fn lists(out: &mut Out) {
             .map(|i| ListEntry {
                 id: k.blob_id(&i.to_le_bytes()),
                 size: 262_144 + u64::from(i),
+                fp: None,
             })
             .collect(),
     };
@@ -1474,6 +1476,7 @@ fn lists(out: &mut Out) {
         .map(|i| ListEntry {
             id: k.blob_id(&i.to_le_bytes()),
             size: 262_144 + u64::from(i),
+            fp: None,
         })
         .collect();
     let mut level = 0u8;
@@ -1494,6 +1497,7 @@ fn lists(out: &mut Out) {
                 ListEntry {
                     id: k.blob_id(&blob),
                     size: g.iter().map(|e| e.size).sum(),
+                    fp: None,
                 }
             })
             .collect();
@@ -1950,6 +1954,7 @@ fn repository(out: &mut Out) {
             .map(|c| ListEntry {
                 id: k.blob_id(c),
                 size: c.len() as u64,
+                fp: None,
             })
             .collect(),
     });
@@ -1967,6 +1972,7 @@ fn repository(out: &mut Out) {
         entries: vec![ListEntry {
             id: k.blob_id(&list),
             size: large.len() as u64,
+            fp: None,
         }],
     });
     large_node.hash = Some(k.blob_id(&large));

@@ -34,6 +34,7 @@ pub mod chunking;
 pub mod config;
 pub mod crypto;
 pub mod decode;
+pub mod delta;
 pub mod drill;
 pub mod error;
 pub mod id;

@@ -27,6 +27,22 @@ pub struct ListEntry {
     pub id: BlobId,
     /// File bytes covered by this entry.
     pub size: u64,
+    /// Level 0 only, optional: [`fingerprint`] of the chunk's first bytes. Writers use it to
+    /// find the chunk a changed chunk descends from (its delta base); readers ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp: Option<u64>,
+}
+
+/// Bytes of a chunk's start that [`fingerprint`] covers.
+pub const FP_PREFIX: usize = 64;
+
+/// A chunk's fingerprint: the first 8 bytes, as u64 LE, of BLAKE3 (unkeyed) over its first
+/// `min(64, length)` bytes. A small edit rarely moves a content-defined cut, so the changed
+/// chunk usually starts with the same bytes as the chunk it replaces.
+#[expect(clippy::expect_used, reason = "a BLAKE3 hash has 32 bytes")]
+pub fn fingerprint(chunk: &[u8]) -> u64 {
+    let h = blake3::hash(chunk.get(..FP_PREFIX).unwrap_or(chunk));
+    u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("32-byte hash"))
 }
 
 /// A node's content: entries of the given level.
@@ -128,6 +144,7 @@ mod tests {
             .map(|i| ListEntry {
                 id: BlobId(*blake3::hash(&i.to_le_bytes()).as_bytes()),
                 size: 1,
+                fp: None,
             })
             .collect();
         let groups = split(&entries);

@@ -579,6 +579,7 @@ fn list_split(v: &Vector) {
         .map(|i| ListEntry {
             id: keys.blob_id(&i.to_le_bytes()),
             size: base + u64::from(i),
+            fp: None,
         })
         .collect();
     let total: u64 = entries.iter().map(|e| e.size).sum();
@@ -601,6 +602,7 @@ fn list_split(v: &Vector) {
                 ListEntry {
                     id: keys.blob_id(&blob),
                     size: g.iter().map(|e| e.size).sum(),
+                    fp: None,
                 }
             })
             .collect();

@@ -377,6 +377,7 @@ mod tests {
                 .map(|&i| ListEntry {
                     id: BlobId([i; 32]),
                     size: 10,
+                    fp: None,
                 })
                 .collect(),
         }
@@ -408,6 +409,7 @@ mod tests {
             entries: vec![ListEntry {
                 id: BlobId([9; 32]),
                 size: 20,
+                fp: None,
             }],
         });
         assert!(!same_content(&a, &b));

@@ -25,10 +25,21 @@ pub struct BlobLocation {
     pub raw_len: u32,
 }
 
+/// Why a delta's chain cannot be followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepthError {
+    /// This blob (the blob itself or one of its bases) is in no index.
+    Missing(BlobId),
+    /// The chain is deeper than `MAX_DELTA_DEPTH`, or loops.
+    TooDeep,
+}
+
 /// Blob ID → location, over all live index files.
 #[derive(Default)]
 pub struct MasterIndex {
     blobs: HashMap<BlobId, BlobLocation>,
+    /// Base IDs of the blobs indexed as `zstd-delta` (few: only changed data chunks).
+    bases: HashMap<BlobId, Box<[BlobId]>>,
     packs: Vec<(PackId, u64)>,
     pack_pos: HashMap<PackId, u32>,
     /// Index files loaded (live ones only).
@@ -60,14 +71,27 @@ impl MasterIndex {
         for p in &f.packs {
             let pos = self.pack_position(p.id, p.size);
             for b in &p.blobs {
-                self.blobs.entry(b.id).or_insert(BlobLocation {
+                let loc = BlobLocation {
                     pack: pos,
                     kind: b.kind,
                     encoding: b.enc,
                     offset: b.off,
                     stored_len: b.len,
                     raw_len: b.raw,
-                });
+                };
+                // Any copy will do, but a plain one beats a delta: it needs no base (a
+                // `full` stores plain copies of chunks it finds only as deltas).
+                match self.blobs.get(&b.id) {
+                    Some(old) if !(old.encoding == Encoding::ZstdDelta && b.enc != Encoding::ZstdDelta) => {}
+                    _ => {
+                        self.blobs.insert(b.id, loc);
+                        if b.enc == Encoding::ZstdDelta {
+                            self.bases.insert(b.id, b.bases.clone().into_boxed_slice());
+                        } else {
+                            self.bases.remove(&b.id);
+                        }
+                    }
+                }
             }
         }
     }
@@ -94,6 +118,48 @@ impl MasterIndex {
     /// Whether a blob is indexed.
     pub fn contains(&self, id: &BlobId) -> bool {
         self.blobs.contains_key(id)
+    }
+
+    /// Whether a blob is indexed as a plain (`raw` or `zstd`) copy, needing no base.
+    pub fn contains_plain(&self, id: &BlobId) -> bool {
+        self.blobs
+            .get(id)
+            .is_some_and(|l| l.encoding != Encoding::ZstdDelta)
+    }
+
+    /// The bases of a blob indexed as a delta; empty for plain blobs and unknown IDs.
+    pub fn bases(&self, id: &BlobId) -> &[BlobId] {
+        self.bases.get(id).map(|b| &b[..]).unwrap_or_default()
+    }
+
+    /// Number of blobs indexed as deltas.
+    pub fn delta_count(&self) -> usize {
+        self.bases.len()
+    }
+
+    /// The delta depth of a blob: 0 for a plain blob, 1 + the deepest base for a delta.
+    /// Walks level by level (no recursion) and stops past `MAX_DELTA_DEPTH`, so a cycle or
+    /// a chain too deep is an error, as is a base no index holds.
+    pub fn depth(&self, id: &BlobId) -> std::result::Result<usize, DepthError> {
+        let mut level: Vec<BlobId> = vec![*id];
+        for depth in 0..=format_spec::limits::MAX_DELTA_DEPTH {
+            let mut next: Vec<BlobId> = Vec::new();
+            for b in &level {
+                if !self.contains(b) {
+                    return Err(DepthError::Missing(*b));
+                }
+                for base in self.bases(b) {
+                    if !next.contains(base) {
+                        next.push(*base);
+                    }
+                }
+            }
+            if next.is_empty() {
+                return Ok(depth);
+            }
+            level = next;
+        }
+        Err(DepthError::TooDeep)
     }
 
     /// The pack ID and size at a position.

@@ -169,6 +169,7 @@ impl<'a> Assembler<'a> {
                 entries.push(ListEntry {
                     id,
                     size: data.len() as u64,
+                    fp: None,
                 });
                 self.summary.bytes_read += data.len() as u64;
                 self.progress.bytes(data.len() as u64);
@@ -270,6 +271,7 @@ impl<'a> Assembler<'a> {
                 next.push(ListEntry {
                     id: self.store_meta(BlobKind::List, &bytes)?,
                     size,
+                    fp: None,
                 });
             }
             entries = next;
