@@ -54,7 +54,8 @@ fn main() {
     let nb = env("NB").unwrap_or(2) as usize;
     let mut cctx = CCtx::create();
     let mut dctx = DCtx::create();
-    let (mut changed, mut hits, mut dsum, mut psum, mut csum) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut changed, mut hits, mut dsum, mut psum, mut csum) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
     let (mut td, mut tp, mut tdec) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let mut prev: Option<usize> = None;
     let mut dst = Vec::with_capacity(64 << 20);
@@ -80,8 +81,12 @@ fn main() {
         let t = Instant::now();
         cctx.reset(zstd::zstd_safe::ResetDirective::SessionAndParameters)
             .unwrap();
-        cctx.set_parameter(CParameter::CompressionLevel(level)).unwrap();
-        let need = (dict.len() + n).next_power_of_two().trailing_zeros().max(10);
+        cctx.set_parameter(CParameter::CompressionLevel(level))
+            .unwrap();
+        let need = (dict.len() + n)
+            .next_power_of_two()
+            .trailing_zeros()
+            .max(10);
         cctx.set_parameter(CParameter::WindowLog(env("WLOG").unwrap_or(need)))
             .unwrap();
         if let Some(v) = env("HLOG") {

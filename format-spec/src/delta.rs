@@ -8,6 +8,7 @@
 
 use crate::decode::check_limit;
 use crate::error::DecodeError;
+use crate::id::BlobId;
 use crate::limits;
 use zstd::zstd_safe::{CCtx, CParameter, DCtx, DParameter, Strategy};
 
@@ -99,6 +100,44 @@ pub fn decompress_into(
     Ok(())
 }
 
+/// Why a delta chain cannot be followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainError {
+    /// This blob (the one asked for or a base on its chain) is not known.
+    Missing(BlobId),
+    /// The chain is deeper than `MAX_DELTA_DEPTH`, or loops back on itself.
+    TooDeep,
+}
+
+/// The delta depth of `id`: 0 for a plain blob, 1 + the deepest base for a delta.
+///
+/// `bases(b)` is `None` for an unknown blob and the (possibly empty) base list otherwise.
+/// The walk goes level by level with no recursion and gives up after `MAX_DELTA_DEPTH`
+/// levels, so a blob that is its own base, a cycle and an over-long chain all end as
+/// [`ChainError::TooDeep`] after at most `MAX_DELTA_DEPTH + 1` levels of at most
+/// `MAX_DELTA_BASES^level` lookups.
+pub fn depth<'a>(
+    id: &BlobId,
+    bases: impl Fn(&BlobId) -> Option<&'a [BlobId]>,
+) -> Result<usize, ChainError> {
+    let mut level: Vec<BlobId> = vec![*id];
+    for depth in 0..=limits::MAX_DELTA_DEPTH {
+        let mut next: Vec<BlobId> = Vec::new();
+        for b in &level {
+            for base in bases(b).ok_or(ChainError::Missing(*b))? {
+                if !next.contains(base) {
+                    next.push(*base);
+                }
+            }
+        }
+        if next.is_empty() {
+            return Ok(depth);
+        }
+        level = next;
+    }
+    Err(ChainError::TooDeep)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,7 +148,9 @@ mod tests {
             .update(seed.as_bytes())
             .finalize_xof()
             .fill(&mut v);
-        v.iter().map(|b| b"0123456789abcdef"[(b & 15) as usize]).collect()
+        v.iter()
+            .map(|b| b"0123456789abcdef"[(b & 15) as usize])
+            .collect()
     }
 
     #[test]
@@ -118,7 +159,11 @@ mod tests {
         let mut new = base.clone();
         new.splice(500_000..500_100, text("edit", 300));
         let d = compress(&base, &new).unwrap();
-        assert!(d.len() < 1000, "delta of a 300-byte edit is {} bytes", d.len());
+        assert!(
+            d.len() < 1000,
+            "delta of a 300-byte edit is {} bytes",
+            d.len()
+        );
         let mut out = Vec::new();
         decompress_into(&base, &d, new.len() as u32, &mut out).unwrap();
         assert_eq!(out, new);
@@ -126,6 +171,29 @@ mod tests {
         let other = text("other", 1 << 20);
         let r = decompress_into(&other, &d, new.len() as u32, &mut out);
         assert!(r.is_err() || out != new);
+    }
+
+    #[test]
+    fn depth_rejects_cycles_and_long_chains() {
+        use std::collections::HashMap;
+        let id = |i: u8| BlobId([i; 32]);
+        let mut m: HashMap<BlobId, Vec<BlobId>> = HashMap::new();
+        m.insert(id(0), vec![]);
+        m.insert(id(1), vec![id(0)]);
+        m.insert(id(2), vec![id(1), id(0)]);
+        m.insert(id(3), vec![id(2)]);
+        m.insert(id(4), vec![id(5)]);
+        m.insert(id(5), vec![id(4)]);
+        m.insert(id(6), vec![id(6)]);
+        m.insert(id(7), vec![id(9)]);
+        let f = |b: &BlobId| m.get(b).map(Vec::as_slice);
+        assert_eq!(depth(&id(0), f), Ok(0));
+        assert_eq!(depth(&id(1), f), Ok(1));
+        assert_eq!(depth(&id(2), f), Ok(2));
+        assert_eq!(depth(&id(3), f), Err(ChainError::TooDeep));
+        assert_eq!(depth(&id(4), f), Err(ChainError::TooDeep));
+        assert_eq!(depth(&id(6), f), Err(ChainError::TooDeep));
+        assert_eq!(depth(&id(7), f), Err(ChainError::Missing(id(9))));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! fixed-size record (about 60 bytes with the map overhead), independent of the pack ID.
 
 use format_spec::blob::{BlobKind, Encoding};
+pub use format_spec::delta::ChainError;
 use format_spec::id::{BlobId, IndexId, PackId};
 use format_spec::index::IndexFile;
 use std::collections::{HashMap, HashSet};
@@ -23,15 +24,6 @@ pub struct BlobLocation {
     pub stored_len: u32,
     /// Plaintext length.
     pub raw_len: u32,
-}
-
-/// Why a delta's chain cannot be followed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DepthError {
-    /// This blob (the blob itself or one of its bases) is in no index.
-    Missing(BlobId),
-    /// The chain is deeper than `MAX_DELTA_DEPTH`, or loops.
-    TooDeep,
 }
 
 /// Blob ID → location, over all live index files.
@@ -82,7 +74,9 @@ impl MasterIndex {
                 // Any copy will do, but a plain one beats a delta: it needs no base (a
                 // `full` stores plain copies of chunks it finds only as deltas).
                 match self.blobs.get(&b.id) {
-                    Some(old) if !(old.encoding == Encoding::ZstdDelta && b.enc != Encoding::ZstdDelta) => {}
+                    Some(old)
+                        if !(old.encoding == Encoding::ZstdDelta
+                            && b.enc != Encoding::ZstdDelta) => {}
                     _ => {
                         self.blobs.insert(b.id, loc);
                         if b.enc == Encoding::ZstdDelta {
@@ -137,29 +131,9 @@ impl MasterIndex {
         self.bases.len()
     }
 
-    /// The delta depth of a blob: 0 for a plain blob, 1 + the deepest base for a delta.
-    /// Walks level by level (no recursion) and stops past `MAX_DELTA_DEPTH`, so a cycle or
-    /// a chain too deep is an error, as is a base no index holds.
-    pub fn depth(&self, id: &BlobId) -> std::result::Result<usize, DepthError> {
-        let mut level: Vec<BlobId> = vec![*id];
-        for depth in 0..=format_spec::limits::MAX_DELTA_DEPTH {
-            let mut next: Vec<BlobId> = Vec::new();
-            for b in &level {
-                if !self.contains(b) {
-                    return Err(DepthError::Missing(*b));
-                }
-                for base in self.bases(b) {
-                    if !next.contains(base) {
-                        next.push(*base);
-                    }
-                }
-            }
-            if next.is_empty() {
-                return Ok(depth);
-            }
-            level = next;
-        }
-        Err(DepthError::TooDeep)
+    /// The delta depth of a blob (SPEC.md § Blob encodings), without recursion.
+    pub fn depth(&self, id: &BlobId) -> std::result::Result<usize, ChainError> {
+        format_spec::delta::depth(id, |b| self.contains(b).then(|| self.bases(b)))
     }
 
     /// The pack ID and size at a position.
