@@ -45,6 +45,14 @@ pub enum Error {
         /// What needs it.
         needed_by: String,
     },
+    /// A delta blob names a base that no index holds.
+    #[error("delta blob {blob} needs base blob {base}, which is not in any index")]
+    MissingBase {
+        /// The delta blob.
+        blob: String,
+        /// Its missing base.
+        base: String,
+    },
     /// A blob's plaintext does not hash to its ID.
     #[error("blob {blob} in pack {pack}: content does not match its ID")]
     HashMismatch {

@@ -30,6 +30,7 @@
 
 pub mod backend;
 pub mod backup;
+pub mod blob_cache;
 pub mod check;
 pub mod diff;
 pub mod drill;

@@ -2,10 +2,11 @@
 //! SPEC.md § [Repository layout](../../SPEC.md#repository-layout), § [Key files](../../SPEC.md#key-files).
 
 use crate::backend::{Backend, FileType};
+use crate::blob_cache::{BlobCache, DEFAULT_CACHE_BYTES};
 use crate::error::{Error, Result};
-use crate::index::MasterIndex;
+use crate::index::{BlobLocation, ChainError, MasterIndex};
 use crate::util::{hostname, now_ns, username};
-use format_spec::blob::{self, BlobKind};
+use format_spec::blob::{self, BlobKind, Encoding};
 use format_spec::config::{ChunkerParams, RepoConfig};
 use format_spec::crypto::{self, MasterKey, ObjectKind, SubKeys, NONCE_LEN};
 use format_spec::id::{content_name, BlobId, IndexId, KeyId, RepoId};
@@ -50,6 +51,10 @@ pub struct Repository {
     id: RepoId,
     config: RepoConfig,
     key_id: KeyId,
+    /// Decoded delta bases, shared by every reader of this handle.
+    cache: BlobCache,
+    /// Sealed blob bytes read from packs (what a backup reads back to find bases).
+    blob_bytes_read: std::sync::atomic::AtomicU64,
 }
 
 /// The content name (unkeyed BLAKE3) of parts as if concatenated.
@@ -120,6 +125,8 @@ impl Repository {
             id,
             config,
             key_id: KeyId::default(),
+            cache: BlobCache::new(DEFAULT_CACHE_BYTES),
+            blob_bytes_read: Default::default(),
         };
         // Key before config: a crash between them leaves no config, so no half repository
         // is ever opened (the orphan key file is harmless).
@@ -218,6 +225,8 @@ impl Repository {
             id,
             config,
             key_id,
+            cache: BlobCache::new(DEFAULT_CACHE_BYTES),
+            blob_bytes_read: Default::default(),
         })
     }
 
@@ -343,15 +352,26 @@ impl Repository {
     }
 
     /// Reads one blob of the kind the reference implies, authenticates, decodes and
-    /// re-hashes it against its ID.
+    /// re-hashes it against its ID. A delta's bases are read first (level by level, at most
+    /// `MAX_DELTA_DEPTH` deep, through the base cache).
     pub fn read_blob(&self, index: &MasterIndex, id: &BlobId, kind: BlobKind) -> Result<Vec<u8>> {
+        let loc = self.locate(index, id, kind)?;
+        let history = if loc.encoding == Encoding::ZstdDelta {
+            self.delta_history(index, id)?
+        } else {
+            Vec::new()
+        };
+        let stored = self.read_stored(index, id, &loc)?;
+        self.decode_checked(index, id, &loc, &stored, &history)
+    }
+
+    /// The index entry of a blob referenced as `kind`, with the checks every read makes.
+    fn locate(&self, index: &MasterIndex, id: &BlobId, kind: BlobKind) -> Result<BlobLocation> {
         let loc = index.get(id).ok_or_else(|| Error::MissingBlob {
             blob: id.to_hex(),
             needed_by: "snapshot".into(),
         })?;
-        let (pack, _) = index.pack(loc.pack);
-        let pack_hex = pack.to_hex();
-        let what = || format!("pack {pack_hex} (blob {})", id.short());
+        let what = || format!("pack {} (blob {})", index.pack(loc.pack).0, id.short());
         if kind == BlobKind::Data && loc.raw_len > self.config.chunker.max {
             return Err(Error::damaged(
                 what(),
@@ -371,6 +391,13 @@ impl Repository {
                 )),
             ));
         }
+        Ok(loc)
+    }
+
+    /// Reads and opens a blob's sealed bytes: its stored (encoded) form.
+    fn read_stored(&self, index: &MasterIndex, id: &BlobId, loc: &BlobLocation) -> Result<Vec<u8>> {
+        let pack_hex = index.pack(loc.pack).0.to_hex();
+        let what = || format!("pack {pack_hex} (blob {})", id.short());
         let sealed = self
             .backend
             .read_range(
@@ -380,11 +407,33 @@ impl Repository {
                 loc.stored_len as usize,
             )
             .map_err(|e| Error::damaged(what(), e))?;
+        self.blob_bytes_read
+            .fetch_add(sealed.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let aad = crypto::aad(&self.id, loc.kind.object_kind(), Some(id));
-        let stored = crypto::open(&self.keys.encryption, loc.kind.object_kind(), &aad, &sealed)
-            .map_err(|e| Error::damaged(what(), e))?;
-        let plain = blob::decode(loc.encoding, &stored, loc.raw_len)
-            .map_err(|e| Error::damaged(what(), e))?;
+        crypto::open(&self.keys.encryption, loc.kind.object_kind(), &aad, &sealed)
+            .map_err(|e| Error::damaged(what(), e))
+    }
+
+    /// Decodes stored bytes (against `history` for a delta) and re-hashes the plaintext.
+    pub fn decode_checked(
+        &self,
+        index: &MasterIndex,
+        id: &BlobId,
+        loc: &BlobLocation,
+        stored: &[u8],
+        history: &[u8],
+    ) -> Result<Vec<u8>> {
+        let pack_hex = index.pack(loc.pack).0.to_hex();
+        let what = || format!("pack {pack_hex} (blob {})", id.short());
+        let plain = if loc.encoding == Encoding::ZstdDelta {
+            let mut out = Vec::new();
+            format_spec::delta::decompress_into(history, stored, loc.raw_len, &mut out)
+                .map_err(|e| Error::damaged(what(), e))?;
+            out
+        } else {
+            blob::decode(loc.encoding, stored, loc.raw_len)
+                .map_err(|e| Error::damaged(what(), e))?
+        };
         if self.keys.blob_id(&plain) != *id {
             return Err(Error::HashMismatch {
                 blob: id.to_hex(),
@@ -392,6 +441,95 @@ impl Repository {
             });
         }
         Ok(plain)
+    }
+
+    /// The history a delta blob decodes against: its bases' plaintexts, concatenated in
+    /// entry order (SPEC.md § Blob encodings). Bases come from the cache or are read level
+    /// by level from the deepest up, so no chain is followed by recursion; a missing base,
+    /// a chain deeper than `MAX_DELTA_DEPTH` or a loop is an error naming the delta.
+    pub fn delta_history(&self, index: &MasterIndex, id: &BlobId) -> Result<Vec<u8>> {
+        let chain_err = |e: ChainError| match e {
+            ChainError::Missing(base) if base != *id => Error::MissingBase {
+                blob: id.to_hex(),
+                base: base.to_hex(),
+            },
+            ChainError::Missing(_) => Error::MissingBlob {
+                blob: id.to_hex(),
+                needed_by: "a delta read".into(),
+            },
+            ChainError::TooDeep => Error::damaged(
+                format!("delta blob {id}"),
+                std::io::Error::other(format!(
+                    "its chain of bases is deeper than {} or loops",
+                    limits::MAX_DELTA_DEPTH
+                )),
+            ),
+        };
+        index.depth(id).map_err(chain_err)?;
+        // levels[0] = the blob; levels[k + 1] = bases of the deltas in levels[k].
+        let mut levels: Vec<Vec<BlobId>> = vec![vec![*id]];
+        while let Some(last) = levels.last() {
+            let mut next: Vec<BlobId> = Vec::new();
+            for b in last {
+                for base in index.bases(b) {
+                    if !next.contains(base) {
+                        next.push(*base);
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            levels.push(next);
+        }
+        let mut got: std::collections::HashMap<BlobId, Arc<Vec<u8>>> = Default::default();
+        for level in levels.iter().skip(1).rev() {
+            for b in level {
+                if got.contains_key(b) {
+                    continue;
+                }
+                let plain = match self.cache.get(b) {
+                    Some(p) => p,
+                    None => {
+                        let loc = self.locate(index, b, BlobKind::Data).map_err(|e| match e {
+                            Error::MissingBlob { .. } => Error::MissingBase {
+                                blob: id.to_hex(),
+                                base: b.to_hex(),
+                            },
+                            other => other,
+                        })?;
+                        let history = concat(index.bases(b), &got)?;
+                        let stored = self.read_stored(index, b, &loc)?;
+                        let p = Arc::new(self.decode_checked(index, b, &loc, &stored, &history)?);
+                        self.cache.insert(*b, Arc::clone(&p));
+                        p
+                    }
+                };
+                got.insert(*b, plain);
+            }
+        }
+        concat(index.bases(id), &got)
+    }
+
+    /// The base cache (hit counts for benchmarks and tests).
+    pub fn cache(&self) -> &BlobCache {
+        &self.cache
+    }
+
+    /// A data blob's plaintext through the base cache (delta bases during backup).
+    pub fn read_base(&self, index: &MasterIndex, id: &BlobId) -> Result<Arc<Vec<u8>>> {
+        if let Some(p) = self.cache.get(id) {
+            return Ok(p);
+        }
+        let p = Arc::new(self.read_blob(index, id, BlobKind::Data)?);
+        self.cache.insert(*id, Arc::clone(&p));
+        Ok(p)
+    }
+
+    /// Sealed blob bytes read from packs through this handle so far.
+    pub fn blob_bytes_read(&self) -> u64 {
+        self.blob_bytes_read
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Writes a new key file for `passphrase`; returns its ID.
@@ -412,4 +550,26 @@ impl Repository {
         .map_err(|e| Error::Usage(format!("key parameters: {e}")))?;
         Ok(KeyId(self.write_named(FileType::Key, &kf.encode())?))
     }
+}
+
+/// Concatenates base plaintexts already decoded into `got`, in the order given.
+fn concat(
+    bases: &[BlobId],
+    got: &std::collections::HashMap<BlobId, Arc<Vec<u8>>>,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(
+        bases
+            .iter()
+            .filter_map(|b| got.get(b))
+            .map(|p| p.len())
+            .sum(),
+    );
+    for b in bases {
+        let p = got.get(b).ok_or_else(|| Error::MissingBlob {
+            blob: b.to_hex(),
+            needed_by: "a delta read".into(),
+        })?;
+        out.extend_from_slice(p);
+    }
+    Ok(out)
 }

@@ -40,6 +40,9 @@ pub struct Args {
     /// Read everything, write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Store changed chunks plain, not as deltas against the parent's version (diff, incr).
+    #[arg(long)]
+    no_delta: bool,
 }
 
 fn source(a: &Args) -> Result<(Source, Vec<String>)> {
@@ -100,6 +103,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         dry_run: a.dry_run,
         paths,
         level: a.level.parse().map_err(anyhow::Error::msg)?,
+        deltas: !a.no_delta,
     };
     let bar = Bar::new(!g.quiet && !g.json, "backup");
     let out = backup(&repo, &opts, &bar);
@@ -113,7 +117,8 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     }
     let s = &out.snapshot.summary;
     if g.json {
-        let mut v = json!({ "message_type": "summary", "id": out.id.map(|i| i.to_hex()), "dry_run": a.dry_run, "warnings": out.warnings, "note": out.note });
+        let mut v = json!({ "message_type": "summary", "id": out.id.map(|i| i.to_hex()), "dry_run": a.dry_run, "warnings": out.warnings, "note": out.note,
+            "delta_blobs": out.deltas.0, "delta_bytes": out.deltas.1, "read_back_bytes": out.read_back });
         if let (Some(obj), Some(id)) = (v.as_object_mut(), out.id) {
             if let Some(snap) = output::snapshot_json(&id, &out.snapshot).as_object() {
                 obj.extend(snap.clone());
@@ -133,6 +138,14 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
                 output::bytes(s.bytes_stored),
                 s.duration_ms as f64 / 1000.0
             );
+            if out.deltas.0 > 0 {
+                eprintln!(
+                    "deltas: {} changed chunks stored as deltas in {}; read back {}",
+                    out.deltas.0,
+                    output::bytes(out.deltas.1),
+                    output::bytes(out.read_back)
+                );
+            }
         }
         match out.id {
             Some(id) => println!(

@@ -10,6 +10,7 @@
 use super::source::Event;
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
+use crate::pipeline::delta::seal_chunk;
 use crate::pipeline::seal::{seal_blob, seal_blob_at, SealedBlob};
 use crate::progress::Progress;
 use crate::repository::Repository;
@@ -29,21 +30,29 @@ pub struct Claims<'a> {
     repo: &'a Repository,
     index: &'a MasterIndex,
     claimed: Mutex<HashSet<BlobId>>,
+    /// A `full`: chunks indexed only as deltas are stored again, plain (a clean break).
+    plain_only: bool,
 }
 
 impl<'a> Claims<'a> {
     /// An empty claim set over the repository's index.
-    pub fn new(repo: &'a Repository, index: &'a MasterIndex) -> Self {
+    pub fn new(repo: &'a Repository, index: &'a MasterIndex, plain_only: bool) -> Self {
         Self {
             repo,
             index,
             claimed: Mutex::new(HashSet::new()),
+            plain_only,
         }
     }
 
     /// True for the first caller with a blob neither indexed nor claimed: that caller stores it.
     fn claim(&self, id: &BlobId) -> bool {
-        !self.index.contains(id)
+        let indexed = if self.plain_only {
+            self.index.contains_plain(id)
+        } else {
+            self.index.contains(id)
+        };
+        !indexed
             && self
                 .claimed
                 .lock()
@@ -56,13 +65,15 @@ impl<'a> Claims<'a> {
         events
             .par_iter()
             .map(|ev| match ev {
-                Event::Chunk(data, level) => {
+                Event::Chunk(data, info) => {
                     let id = self.repo.keys().blob_id(data);
                     if self.claim(&id) {
-                        Some(
-                            seal_blob_at(self.repo, BlobKind::Data, id, data, *level)
-                                .map(|s| (id, Some(s))),
-                        )
+                        let sealed = if info.bases.is_empty() {
+                            seal_blob_at(self.repo, BlobKind::Data, id, data, info.level)
+                        } else {
+                            seal_chunk(self.repo, self.index, id, data, info.level, &info.bases)
+                        };
+                        Some(sealed.map(|s| (id, Some(s))))
                     } else {
                         Some(Ok((id, None)))
                     }
@@ -84,6 +95,20 @@ pub struct Assembler<'a> {
     pub summary: Summary,
     /// Source entries skipped.
     pub warnings: Vec<String>,
+    /// Data blobs this run stored as deltas, and their sealed bytes.
+    pub deltas: (u64, u64),
+}
+
+/// What the assembler produced.
+pub struct Finished {
+    /// Root tree.
+    pub tree: BlobId,
+    /// Counters.
+    pub summary: Summary,
+    /// Source entries skipped.
+    pub warnings: Vec<String>,
+    /// Delta blobs stored and their sealed bytes.
+    pub deltas: (u64, u64),
 }
 
 /// A batch event's preparation: for a chunk, its ID and, if this run stores it, the sealed blob.
@@ -104,6 +129,7 @@ impl<'a> Assembler<'a> {
             progress,
             summary: Summary::default(),
             warnings: Vec::new(),
+            deltas: (0, 0),
         }
     }
 
@@ -119,6 +145,10 @@ impl<'a> Assembler<'a> {
     fn send(&mut self, sealed: SealedBlob) -> Result<()> {
         self.summary.blobs_new += 1;
         self.summary.bytes_new += u64::from(sealed.raw_len);
+        if !sealed.bases.is_empty() {
+            self.deltas.0 += 1;
+            self.deltas.1 += sealed.bytes.len() as u64;
+        }
         self.to_pack.send(sealed).map_err(|_| Error::RepoWrite {
             what: "pack".into(),
             cause: std::io::Error::other("pack writer stopped"),
@@ -156,7 +186,7 @@ impl<'a> Assembler<'a> {
                 self.progress.file_done();
                 self.push(node)?;
             }
-            Event::Chunk(data, _) => {
+            Event::Chunk(data, info) => {
                 let (id, sealed) =
                     prep.unwrap_or_else(|| Err(Error::Usage("chunk without preparation".into())))?;
                 if let Some(s) = sealed {
@@ -169,7 +199,7 @@ impl<'a> Assembler<'a> {
                 entries.push(ListEntry {
                     id,
                     size: data.len() as u64,
-                    fp: None,
+                    fp: Some(info.fp),
                 });
                 self.summary.bytes_read += data.len() as u64;
                 self.progress.bytes(data.len() as u64);
@@ -281,7 +311,7 @@ impl<'a> Assembler<'a> {
     }
 
     /// Ends the stream: stores the root tree and returns its ID.
-    pub fn finish(mut self) -> Result<(BlobId, Summary, Vec<String>)> {
+    pub fn finish(mut self) -> Result<Finished> {
         if self.stack.len() != 1 {
             return Err(Error::Usage(format!(
                 "{} directories left open",
@@ -290,6 +320,11 @@ impl<'a> Assembler<'a> {
         }
         let (_, children) = self.stack.pop().unwrap_or_default();
         let root = self.store_tree(children)?;
-        Ok((root, self.summary, self.warnings))
+        Ok(Finished {
+            tree: root,
+            summary: self.summary,
+            warnings: self.warnings,
+            deltas: self.deltas,
+        })
     }
 }

@@ -21,7 +21,7 @@ use crate::pipeline::seal::SealedBlob;
 use crate::progress::Progress;
 use crate::repository::Repository;
 use crate::util::{hostname, now_ns, username};
-use assemble::{Assembler, Claims, Prepared};
+use assemble::{Assembler, Claims, Finished, Prepared};
 use compare::ParentCursor;
 use crossbeam_channel::bounded;
 use format_spec::chunking::Chunker;
@@ -65,6 +65,8 @@ pub struct BackupOptions {
     pub paths: Vec<String>,
     /// Requested level.
     pub level: Requested,
+    /// Store changed chunks of a diff or incr as deltas against the parent's version.
+    pub deltas: bool,
 }
 
 /// What a backup produced.
@@ -78,6 +80,10 @@ pub struct BackupOutcome {
     pub warnings: Vec<String>,
     /// Why the level differs from the one requested, if it does.
     pub note: Option<String>,
+    /// Data blobs stored as deltas, and their sealed bytes.
+    pub deltas: (u64, u64),
+    /// Sealed bytes read back from the repository (parent lists and delta bases).
+    pub read_back: u64,
 }
 
 fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
@@ -139,11 +145,14 @@ pub fn backup(
     if let Some(n) = &plan.note {
         tracing::info!("{n}");
     }
-    // Only file sources can be compared: a stream has no metadata to trust.
+    // Files are compared with the parent (a stream has no metadata to trust, but its
+    // parent version still supplies delta bases).
     let parent_tree = match (&opts.source, &plan.parent) {
         (Source::Paths(_), Some((_, p))) => Some(p.tree),
+        (_, Some((_, p))) if opts.deltas => Some(p.tree),
         _ => None,
     };
+    let read_before = repo.blob_bytes_read();
     let excludes = build_excludes(&opts.excludes)?;
     let chunker = Chunker::new(&repo.keys().chunker, repo.config().chunker);
     let (ev_tx, ev_rx) = bounded::<Event>(EVENT_QUEUE);
@@ -161,11 +170,13 @@ pub fn backup(
                 .map(|t| std::cell::RefCell::new(ParentCursor::new(repo, &index, &t))),
             gate: &gate,
             buf: Default::default(),
+            deltas: opts.deltas,
         };
         let source = &opts.source;
         s.spawn(move || producer.run(source));
         let uploader = s.spawn(|| upload(repo, pack_rx, opts.dry_run, progress));
-        let assembled = assemble_all(repo, &index, ev_rx, &gate, pack_tx, progress);
+        let plain_only = plan.level == format_spec::snapshot::Level::Full;
+        let assembled = assemble_all(repo, &index, plain_only, ev_rx, &gate, pack_tx, progress);
         // However the assembler ended, a producer waiting for budget must not wait forever.
         gate.close();
         let uploaded = uploader
@@ -175,7 +186,12 @@ pub fn backup(
     });
     // An upload error is the root cause when both failed (the assembler saw a closed channel).
     let (packs, stats) = uploaded?;
-    let (tree, mut summary, warnings) = assembled?;
+    let Finished {
+        tree,
+        mut summary,
+        warnings,
+        deltas,
+    } = assembled?;
 
     if !packs.is_empty() && !opts.dry_run {
         // Index before snapshot: a snapshot must never name blobs no index can find.
@@ -224,22 +240,21 @@ pub fn backup(
         snapshot,
         warnings,
         note: plan.note,
+        deltas,
+        read_back: repo.blob_bytes_read() - read_before,
     })
 }
 
 fn assemble_all(
     repo: &Repository,
     index: &MasterIndex,
+    plain_only: bool,
     rx: crossbeam_channel::Receiver<Event>,
     gate: &ByteGate,
     pack_tx: crossbeam_channel::Sender<SealedBlob>,
     progress: &dyn Progress,
-) -> Result<(
-    format_spec::id::BlobId,
-    format_spec::snapshot::Summary,
-    Vec<String>,
-)> {
-    let claims = Claims::new(repo, index);
+) -> Result<Finished> {
+    let claims = Claims::new(repo, index, plain_only);
     let mut asm = Assembler::new(&claims, pack_tx, progress);
     let mut prev: Option<(Vec<Event>, Vec<Prepared>)> = None;
     loop {

@@ -3,7 +3,7 @@
 //! The producer runs on its own thread: it walks, reads and chunks, and hands events to
 //! the assembler over a bounded channel, so memory does not grow with the input.
 
-use crate::backup::compare::ParentCursor;
+use crate::backup::compare::{ParentCursor, RefVersion};
 use crate::backup::meta::node_from_metadata;
 use crate::error::Error;
 use crate::pipeline::chunk::StreamChunker;
@@ -52,8 +52,8 @@ pub enum Event {
     FileStart(Node, bool),
     /// An unchanged file reused from the parent, with its content references.
     Reuse(Node),
-    /// The next chunk of the current file, with the zstd level chosen for it.
-    Chunk(Vec<u8>, i32),
+    /// The next chunk of the current file, with how to store it.
+    Chunk(Vec<u8>, ChunkInfo),
     /// The current file ended: whole-content hash and bytes read.
     FileEnd {
         /// Keyed BLAKE3 of the content; `None` for files of at most one chunk, whose chunk ID
@@ -70,6 +70,16 @@ pub enum Event {
     Warning(String),
     /// The source failed as a whole; no snapshot may be written.
     Fatal(Error),
+}
+
+/// What the producer knows about a chunk besides its bytes.
+pub struct ChunkInfo {
+    /// zstd level for a plain frame.
+    pub level: i32,
+    /// Fingerprint of its first bytes (kept in the list entry).
+    pub fp: u64,
+    /// Candidate delta bases from the parent's version of the file (empty: store plain).
+    pub bases: Vec<BlobId>,
 }
 
 /// Reads a source and emits events; returns when done or when the receiver hung up.
@@ -90,6 +100,8 @@ pub struct Producer<'a> {
     pub gate: &'a ByteGate,
     /// Chunker buffer reused across files.
     pub buf: std::cell::RefCell<Vec<u8>>,
+    /// Look for delta bases in the parent's version of changed files.
+    pub deltas: bool,
 }
 
 impl Producer<'_> {
@@ -116,31 +128,40 @@ impl Producer<'_> {
         reader: impl Read,
         what: &Path,
         expected: Option<u64>,
+        mut reference: Option<RefVersion>,
     ) -> Result<bool, std::io::Error> {
         let mut chunks = StreamChunker::with_buffer(reader, self.chunker, self.buf.take());
         // A one-chunk file's hash is its chunk's ID, which a worker computes anyway, so the
         // whole-file hash starts only once a second chunk shows up (most files are small).
         let mut hasher: Option<blake3::Hasher> = None;
-        let mut held: Option<(Vec<u8>, i32)> = None;
+        let mut held: Option<(Vec<u8>, ChunkInfo)> = None;
         let mut size = 0u64;
         let mut tuner = LevelTuner::new(self.zstd_level, expected);
         while let Some(c) = chunks.next_chunk()? {
             size += c.len() as u64;
-            let level = tuner.level_for(&c);
-            if let Some((prev, prev_level)) = held.replace((c, level)) {
+            let fp = format_spec::list::fingerprint(&c);
+            let info = ChunkInfo {
+                level: tuner.level_for(&c),
+                fp,
+                bases: reference
+                    .as_mut()
+                    .map(|r| r.candidates(fp, c.len()))
+                    .unwrap_or_default(),
+            };
+            if let Some((prev, prev_info)) = held.replace((c, info)) {
                 hasher
                     .get_or_insert_with(|| blake3::Hasher::new_keyed(&self.hash_key.0))
                     .update(&prev);
-                if !self.send(Event::Chunk(prev, prev_level)) {
+                if !self.send(Event::Chunk(prev, prev_info)) {
                     return Ok(false);
                 }
             }
         }
-        if let Some((last, level)) = held {
+        if let Some((last, info)) = held {
             if let Some(h) = hasher.as_mut() {
                 h.update(&last);
             }
-            if !self.send(Event::Chunk(last, level)) {
+            if !self.send(Event::Chunk(last, info)) {
                 return Ok(false);
             }
         }
@@ -157,8 +178,14 @@ impl Producer<'_> {
         match source {
             Source::Paths(paths) => self.paths(paths),
             Source::Stdin { name } => {
-                self.send(Event::FileStart(stream_node(name), false));
-                if let Err(e) = self.stream(std::io::stdin().lock(), Path::new("<stdin>"), None) {
+                let (existed, reference) = self.stream_parent(name);
+                self.send(Event::FileStart(stream_node(name), existed));
+                if let Err(e) = self.stream(
+                    std::io::stdin().lock(),
+                    Path::new("<stdin>"),
+                    None,
+                    reference,
+                ) {
                     self.send(Event::Fatal(Error::Source {
                         path: "<stdin>".into(),
                         cause: e,
@@ -167,6 +194,18 @@ impl Producer<'_> {
             }
             Source::Command { command, name } => self.command(command, name),
         }
+    }
+
+    /// For a stdin or command stream: whether the parent snapshot had it, and its chunk list
+    /// for delta bases (a stream's metadata says nothing, so it is always read in full).
+    fn stream_parent(&self, name: &str) -> (bool, Option<RefVersion>) {
+        let Some(c) = &self.parent else {
+            return (false, None);
+        };
+        let c = c.borrow();
+        let existed = c.existed(name.as_bytes());
+        let reference = self.deltas.then(|| c.reference(name.as_bytes())).flatten();
+        (existed, reference)
     }
 
     fn command(&self, command: &str, name: &str) {
@@ -186,7 +225,8 @@ impl Producer<'_> {
                 return;
             }
         };
-        self.send(Event::FileStart(stream_node(name), false));
+        let (existed, reference) = self.stream_parent(name);
+        self.send(Event::FileStart(stream_node(name), existed));
         let Some(stdout) = child.stdout.take() else {
             self.send(Event::Fatal(Error::Source {
                 path: command.into(),
@@ -194,7 +234,7 @@ impl Producer<'_> {
             }));
             return;
         };
-        let streamed = self.stream(stdout, Path::new(command), None);
+        let streamed = self.stream(stdout, Path::new(command), None, reference);
         let status = child.wait();
         let fatal = match (streamed, status) {
             (Err(e), _) => Some(Error::Source {
@@ -336,12 +376,16 @@ impl Producer<'_> {
 
     fn file(&self, path: &Path, node: Node) -> bool {
         let mut existed = false;
+        let mut reference = None;
         if let Some(c) = &self.parent {
             let c = c.borrow();
             if let Some(reused) = c.unchanged(&node) {
                 return self.send(Event::Reuse(reused));
             }
             existed = c.existed(&node.name);
+            if self.deltas {
+                reference = c.reference(&node.name);
+            }
         }
         let f = match std::fs::File::open(path) {
             Ok(f) => f,
@@ -351,7 +395,7 @@ impl Producer<'_> {
         if !self.send(Event::FileStart(node, existed)) {
             return false;
         }
-        match self.stream(f, path, Some(size)) {
+        match self.stream(f, path, Some(size), reference) {
             Ok(alive) => alive,
             Err(e) => self.send(Event::FileAbort(format!("{}: {e}", path.display()))),
         }

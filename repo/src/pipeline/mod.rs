@@ -5,6 +5,7 @@
 //! sealed blobs into packs (data apart from metadata) and writes them.
 
 pub mod chunk;
+pub mod delta;
 pub mod gate;
 pub mod packer;
 pub mod seal;

@@ -89,7 +89,7 @@ pub fn write_pack(
             offset,
             stored_len,
             raw_len: b.raw_len,
-            bases: vec![],
+            bases: b.bases.clone(),
         });
     }
     let header = PackHeader { entries };

@@ -22,6 +22,8 @@ pub struct SealedBlob {
     pub raw_len: u32,
     /// Sealed bytes.
     pub bytes: Vec<u8>,
+    /// Base blobs of a `zstd-delta` blob; empty otherwise.
+    pub bases: Vec<BlobId>,
 }
 
 thread_local! {
@@ -48,9 +50,52 @@ pub fn seal_blob_at(
     plaintext: &[u8],
     level: i32,
 ) -> Result<SealedBlob> {
+    let (encoding, stored) = blob::encode(plaintext, level);
+    seal_stored(
+        repo,
+        Stored {
+            kind,
+            id,
+            encoding,
+            stored,
+            bases: Vec::new(),
+        },
+        plaintext,
+        &[],
+    )
+}
+
+/// A blob in its stored (encoded, not yet sealed) form.
+pub struct Stored {
+    /// Kind.
+    pub kind: BlobKind,
+    /// ID of the plaintext.
+    pub id: BlobId,
+    /// How `stored` encodes the plaintext.
+    pub encoding: Encoding,
+    /// The encoded bytes.
+    pub stored: Vec<u8>,
+    /// Bases of a delta (their plaintexts, concatenated, are `history`).
+    pub bases: Vec<BlobId>,
+}
+
+/// Seals an encoded blob and verifies it: opened, decoded (against `history` for a delta)
+/// and compared with `plaintext` before it may enter a pack.
+pub fn seal_stored(
+    repo: &Repository,
+    blob: Stored,
+    plaintext: &[u8],
+    history: &[u8],
+) -> Result<SealedBlob> {
+    let Stored {
+        kind,
+        id,
+        encoding,
+        stored,
+        bases,
+    } = blob;
     let raw_len = u32::try_from(plaintext.len())
         .map_err(|_| Error::Usage(format!("blob of {} bytes is too large", plaintext.len())))?;
-    let (encoding, stored) = blob::encode(plaintext, level);
     let okind = kind.object_kind();
     let aad = crypto::aad(repo.id(), okind, Some(&id));
     let bytes = crypto::seal(&repo.keys().encryption, &nonce(), &aad, &stored);
@@ -59,8 +104,12 @@ pub fn seal_blob_at(
         let (opened, decoded) = &mut *s.borrow_mut();
         crypto::open_into(&repo.keys().encryption, okind, &aad, &bytes, opened)
             .map_err(|e| Error::damaged(what(), e))?;
-        blob::decode_into(encoding, opened, raw_len, decoded)
-            .map_err(|e| Error::damaged(what(), e))?;
+        if encoding == Encoding::ZstdDelta {
+            format_spec::delta::decompress_into(history, opened, raw_len, decoded)
+        } else {
+            blob::decode_into(encoding, opened, raw_len, decoded)
+        }
+        .map_err(|e| Error::damaged(what(), e))?;
         // The caller derived `id` from `plaintext`; getting the same bytes back is the same
         // proof as re-hashing them, at memcmp speed.
         Ok::<_, Error>(decoded.as_slice() == plaintext)
@@ -77,5 +126,6 @@ pub fn seal_blob_at(
         encoding,
         raw_len,
         bytes,
+        bases,
     })
 }

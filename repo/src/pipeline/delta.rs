@@ -1,0 +1,103 @@
+//! Delta chunks: DESIGN.md §4b, SPEC.md § [Blob encodings](../../SPEC.md#blob-encodings).
+//!
+//! A changed chunk of a diff or incr backup is compressed with zstd against the chunks at
+//! the same place in the parent's version of the file (its candidate bases, found by the
+//! producer). The delta is kept only when it is clearly smaller than the plain frame;
+//! bases are read through the repository's cache, and a base too deep to build on is
+//! replaced by its own bases, so no chain grows past `MAX_DELTA_DEPTH`.
+
+use crate::error::Result;
+use crate::index::MasterIndex;
+use crate::pipeline::seal::{seal_blob_at, seal_stored, SealedBlob, Stored};
+use crate::repository::Repository;
+use format_spec::blob::{self, BlobKind, Encoding};
+use format_spec::delta::WINDOW_LOG_MAX;
+use format_spec::id::BlobId;
+use format_spec::limits::{MAX_DELTA_BASES, MAX_DELTA_DEPTH};
+
+/// A delta at most 1/`TINY` of the raw chunk is kept without trying the plain frame.
+pub const TINY: usize = 32;
+/// Otherwise it is kept when at most 1/`SMALLER` of the plain zstd frame.
+pub const SMALLER: usize = 2;
+
+/// Turns candidate bases into bases a new delta may use: indexed data blobs of depth below
+/// `MAX_DELTA_DEPTH` (a deeper candidate is replaced by its own bases), at most
+/// `MAX_DELTA_BASES`, with a history that fits the delta window.
+pub fn resolve_bases(index: &MasterIndex, candidates: &[BlobId], raw_len: usize) -> Vec<BlobId> {
+    let mut out: Vec<BlobId> = Vec::new();
+    let mut history = 0usize;
+    let mut add = |b: &BlobId, out: &mut Vec<BlobId>| {
+        let Some(loc) = index.get(b) else { return };
+        let fits = (history + loc.raw_len as usize + raw_len) < (1usize << WINDOW_LOG_MAX);
+        if loc.kind == BlobKind::Data && fits && out.len() < MAX_DELTA_BASES && !out.contains(b) {
+            history += loc.raw_len as usize;
+            out.push(*b);
+        }
+    };
+    for c in candidates {
+        match index.depth(c) {
+            Ok(d) if d < MAX_DELTA_DEPTH => add(c, &mut out),
+            Ok(_) => {
+                for b in index.bases(c) {
+                    if index.depth(b).is_ok_and(|d| d < MAX_DELTA_DEPTH) {
+                        add(b, &mut out);
+                    }
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    out
+}
+
+/// Seals a new data chunk as a delta against `candidates` when that pays, else plain.
+pub fn seal_chunk(
+    repo: &Repository,
+    index: &MasterIndex,
+    id: BlobId,
+    data: &[u8],
+    level: i32,
+    candidates: &[BlobId],
+) -> Result<SealedBlob> {
+    let bases = resolve_bases(index, candidates, data.len());
+    if bases.is_empty() {
+        return seal_blob_at(repo, BlobKind::Data, id, data, level);
+    }
+    let mut history = Vec::new();
+    for b in &bases {
+        match repo.read_base(index, b) {
+            Ok(p) => history.extend_from_slice(&p),
+            Err(e) => {
+                // A damaged base only costs this chunk its delta; check reports the damage.
+                tracing::warn!(base = %b, error = %e, "delta base unreadable; chunk stored plain");
+                return seal_blob_at(repo, BlobKind::Data, id, data, level);
+            }
+        }
+    }
+    let Ok(delta) = format_spec::delta::compress(&history, data) else {
+        return seal_blob_at(repo, BlobKind::Data, id, data, level);
+    };
+    let as_delta = |delta: Vec<u8>| Stored {
+        kind: BlobKind::Data,
+        id,
+        encoding: Encoding::ZstdDelta,
+        stored: delta,
+        bases: bases.clone(),
+    };
+    if delta.len().saturating_mul(TINY) <= data.len() {
+        return seal_stored(repo, as_delta(delta), data, &history);
+    }
+    let (encoding, plain) = blob::encode(data, level);
+    if delta.len().saturating_mul(SMALLER) <= plain.len() {
+        seal_stored(repo, as_delta(delta), data, &history)
+    } else {
+        let stored = Stored {
+            kind: BlobKind::Data,
+            id,
+            encoding,
+            stored: plain,
+            bases: Vec::new(),
+        };
+        seal_stored(repo, stored, data, &[])
+    }
+}
