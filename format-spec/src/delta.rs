@@ -60,6 +60,13 @@ pub fn compress(history: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, DecodeError
     Ok(out)
 }
 
+/// The content size a zstd frame states in its header, if it states one.
+pub fn frame_content_size(stored: &[u8]) -> Option<u64> {
+    zstd::zstd_safe::get_frame_content_size(stored)
+        .ok()
+        .flatten()
+}
+
 /// Decodes a delta frame against `history` into `out` (cleared first); `raw_len` is the
 /// entry's raw length, bounded by `MAX_BLOB_SIZE`, and the frame must yield exactly that.
 pub fn decompress_into(

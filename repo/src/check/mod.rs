@@ -9,8 +9,10 @@
 //! |---|---|
 //! | [`structure`] | index files, pack files and pack headers against the index |
 //! | [`walk`] | snapshots, trees and list blobs; who uses a damaged blob |
+//! | [`deltas`] | delta chains: bases indexed, depth bounded, no loops |
 //! | [`read_data`] | `--read-data`: authenticate, decode and re-hash every blob |
 
+mod deltas;
 mod read_data;
 mod structure;
 mod walk;
@@ -107,6 +109,8 @@ pub struct Stats {
     pub packs: u64,
     /// Blobs in the live index.
     pub blobs: u64,
+    /// Of those, blobs stored as deltas.
+    pub deltas: u64,
     /// Packs read in full by `--read-data`.
     pub packs_read: u64,
     /// Bytes read by `--read-data`.
@@ -157,6 +161,7 @@ pub fn check(repo: &Repository, opts: &CheckOptions) -> Result<CheckReport> {
     let s = structure::check(repo, &mut findings, &mut warnings)?;
     stats.packs = s.expected.len() as u64;
     stats.blobs = s.index.len() as u64;
+    stats.deltas = deltas::check(&s.index, &mut findings);
 
     tracing::info!("checking snapshots and trees");
     let snaps = walk::check_snapshots(repo, &s.index, &mut findings)?;
