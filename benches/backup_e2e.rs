@@ -25,6 +25,7 @@ fn backup_once(repo: &Repository, file: &Path) -> BackupOutcome {
         paths: vec![file.display().to_string()],
         // Into a fresh repository: the same full backup whatever `auto` would choose.
         level: Requested::Full,
+        deltas: true,
     };
     backup(repo, &opts, &NoProgress).expect("backup of the bench dump")
 }

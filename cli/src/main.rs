@@ -70,9 +70,11 @@ enum Command {
     /// Manage key files (passphrases).
     #[command(subcommand)]
     Key(cmd::key::KeyCommand),
-    /// Print a decrypted repository object as JSON (debugging).
+    /// Print a repository object: config or snapshot as JSON, a blob's index entry or data.
     #[command(subcommand)]
     Cat(cmd::cat::CatCommand),
+    /// Sizes: logical, stored, deduplication and compression ratios, deltas, per set.
+    Stats(cmd::stats::Args),
     /// Remove stale locks.
     Unlock(cmd::unlock::Args),
     /// Check structure and index consistency; `--read-data` re-reads and re-hashes blobs.
@@ -107,6 +109,7 @@ fn main() {
         Command::Schedule(a) => cmd::schedule::run(g, a),
         Command::Key(a) => cmd::key::run(g, a),
         Command::Cat(a) => cmd::cat::run(g, a),
+        Command::Stats(a) => cmd::stats::run(g, a),
         Command::Unlock(a) => cmd::unlock::run(g, a),
         Command::Check(a) => cmd::check::run(g, a),
         Command::Repair(a) => cmd::repair::run(g, a),

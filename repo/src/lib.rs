@@ -46,6 +46,7 @@ pub mod repair;
 pub mod repository;
 pub mod restore;
 pub mod snapshots;
+pub mod stats;
 pub mod util;
 pub mod verify;
 

@@ -14,6 +14,7 @@ pub mod report;
 pub mod restore;
 pub mod schedule;
 pub mod snapshots;
+pub mod stats;
 pub mod unlock;
 pub mod verify;
 
