@@ -287,7 +287,6 @@ fn hostile_delta_chains_are_rejected_without_following_them() {
             id: pack,
             size,
             blobs: vec![
-                fake(1, vec![id(1)]),
                 fake(2, vec![id(3)]),
                 fake(3, vec![id(2)]),
                 fake(4, vec![id(5)]),
@@ -300,7 +299,21 @@ fn hostile_delta_chains_are_rejected_without_following_them() {
         .unwrap();
     let repo = open(&r);
     let index = repo.load_index().unwrap();
-    for i in [1u8, 2, 4] {
+    // A self-base is refused with the whole index file that states it.
+    let selfish = IndexFile {
+        v: 1,
+        supersedes: vec![],
+        packs: vec![IndexPack {
+            id: pack,
+            size,
+            blobs: vec![fake(1, vec![id(1)])],
+        }],
+    };
+    let selfish = hex::encode(
+        repo.save(FileType::Index, ObjectKind::Index, &selfish)
+            .unwrap(),
+    );
+    for i in [2u8, 4] {
         let e = repo
             .read_blob(&index, &id(i), BlobKind::Data)
             .unwrap_err()
@@ -313,7 +326,11 @@ fn hostile_delta_chains_are_rejected_without_following_them() {
     assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let text = v["errors"].to_string();
-    for i in [1u8, 2, 3, 4] {
+    assert!(
+        text.contains(&format!("index {selfish}")) && text.contains("not its own base"),
+        "{text}"
+    );
+    for i in [2u8, 3, 4] {
         assert!(
             text.contains(&format!("delta blob {}: its chain of bases", id(i))),
             "blob {i}: {text}"

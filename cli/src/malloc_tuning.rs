@@ -5,7 +5,11 @@
 //! hex dump (2 cores): default 99 MB peak RSS, 3.5 s; fixed 1 MiB threshold 83 MB, 3.7 s
 //! (chunks above 1 MiB are mmapped; 128 KiB gave 76 MB but 4.0 s from mmap churn); the
 //! 1 GB file tree: 115 MB and 7.8 s by default, 100 MB and 5.3 s tuned. (mimalloc: 199 MB,
-//! jemalloc: 139 MB, both worse.) glibc reads the setting only at start-up, and
+//! jemalloc: 139 MB, both worse.) Delta chunks changed the balance: each changed chunk
+//! needs a fresh zstd context (its prefix borrows the bases) whose ~2.5 MiB workspace was
+//! mmapped and page-faulted anew at 1 MiB, so sys time exceeded user time. At 4 MiB
+//! (measured on the same dump, busy machine): full 4.1 s / 98 MB (1 MiB: 6.1 s / 92 MB),
+//! delta incr 2.7 s (3.8 s), tree 5.0 s / 126 MB (4.8 s / 113 MB). glibc reads the setting only at start-up, and
 //! setting it from inside needs `unsafe` (`mallopt`), which this workspace forbids; so the
 //! process re-executes itself once. `STRATA_NO_MALLOC_TUNING=1` turns this off.
 
@@ -30,7 +34,7 @@ pub fn apply() {
     let err = std::process::Command::new(&exe)
         .arg0(arg0)
         .args(args)
-        .env(VAR, "1048576")
+        .env(VAR, "4194304")
         .exec();
     tracing::debug!(error = %err, "malloc tuning re-exec failed; continuing untuned");
 }

@@ -27,6 +27,7 @@ use format_spec::chunking::{self, Chunker, GEAR_INPUT};
 use format_spec::config::{ChunkerParams, RepoConfig};
 use format_spec::crypto::{self, MasterKey, ObjectKind, SubKeys, NONCE_LEN};
 use format_spec::decode::to_msgpack;
+use format_spec::delta;
 use format_spec::drill::Drill;
 use format_spec::id::{content_name, BlobId, IndexId, PackId, RepoId, SnapshotId};
 use format_spec::index::{IndexBlob, IndexFile, IndexPack};
@@ -243,11 +244,13 @@ impl Out {
 // Packs
 // ---------------------------------------------------------------------------------------
 
-/// A blob to put in a pack: its kind, its plaintext, and (for forged vectors) an ID that is
-/// not the plaintext's.
+/// A blob to put in a pack: its kind, its plaintext, the plaintexts of its bases (stored as
+/// `zstd-delta` when there are any), and (for forged vectors) an ID that is not the
+/// plaintext's.
 struct BlobSpec<'a> {
     kind: BlobKind,
     plaintext: &'a [u8],
+    bases: &'a [&'a [u8]],
     forged_id: Option<BlobId>,
 }
 
@@ -255,6 +258,17 @@ fn blob_spec(kind: BlobKind, plaintext: &[u8]) -> BlobSpec<'_> {
     BlobSpec {
         kind,
         plaintext,
+        bases: &[],
+        forged_id: None,
+    }
+}
+
+/// A data blob stored as a delta against `bases`, in this order.
+fn delta_spec<'a>(plaintext: &'a [u8], bases: &'a [&'a [u8]]) -> BlobSpec<'a> {
+    BlobSpec {
+        kind: BlobKind::Data,
+        plaintext,
+        bases,
         forged_id: None,
     }
 }
@@ -281,7 +295,13 @@ fn build_pack(
     let mut entries = Vec::new();
     for (i, b) in blobs.iter().enumerate() {
         let id = b.forged_id.unwrap_or_else(|| keys.blob_id(b.plaintext));
-        let (encoding, stored) = blob::encode(b.plaintext, ZSTD_LEVEL);
+        let (encoding, stored) = if b.bases.is_empty() {
+            blob::encode(b.plaintext, ZSTD_LEVEL)
+        } else {
+            let history = b.bases.concat();
+            let delta = delta::compress(&history, b.plaintext).expect("small history");
+            (Encoding::ZstdDelta, delta)
+        };
         let aad = crypto::aad(&repo(), b.kind.object_kind(), Some(&id));
         let sealed = crypto::seal(
             &keys.encryption,
@@ -296,7 +316,7 @@ fn build_pack(
             offset: u32::try_from(bytes.len()).expect("small pack"),
             stored_len: u32::try_from(sealed.len()).expect("small blob"),
             raw_len: u32::try_from(b.plaintext.len()).expect("small blob"),
-            bases: vec![],
+            bases: b.bases.iter().map(|p| keys.blob_id(p)).collect(),
         });
         bytes.extend_from_slice(&sealed);
     }
@@ -737,7 +757,7 @@ fn blobs(out: &mut Out) {
     }
 
     let (_, z) = blob::encode(&text, ZSTD_LEVEL);
-    let errors: [(Head, Encoding, &[u8], u32); 4] = [
+    let errors: [(Head, Encoding, &[u8], u32); 3] = [
         (
             ("raw-len-lie", "the zstd frame of blob/zstd.toml with raw_len one byte short: decoding must not overrun", "error:Invalid"),
             Encoding::Zstd,
@@ -756,12 +776,6 @@ fn blobs(out: &mut Out) {
             &noise,
             limits::MAX_BLOB_SIZE + 1,
         ),
-        (
-            ("zstd-delta-reserved", "zstd-delta is reserved: readers of this version reject it", "error:Invalid"),
-            Encoding::ZstdDelta,
-            &z,
-            text.len() as u32,
-        ),
     ];
     for ((case, comment, expect), enc, stored, raw_len) in errors {
         let mut d = Doc::new("blob", case, "blob-encodings", comment, expect);
@@ -770,6 +784,358 @@ fn blobs(out: &mut Out) {
             .hex("input", stored);
         out.write(&d);
     }
+}
+
+/// Twelve lines of a ledger: small, readable text for the delta vectors (396 bytes).
+const LEDGER: &str = "\
+date,account,amount,memo
+2026-01-02,4711,-1200.00,rent january
+2026-01-05,4712,-35.50,groceries
+2026-01-07,4711,-64.20,power
+2026-01-09,4713,2800.00,salary january
+2026-01-12,4712,-18.90,pharmacy
+2026-01-15,4714,-250.00,insurance q1
+2026-01-18,4712,-42.10,groceries
+2026-01-21,4711,-31.00,phone
+2026-01-24,4715,-120.00,train pass
+2026-01-27,4712,-56.80,groceries
+2026-01-30,4711,-15.00,bank fees
+";
+
+/// The ledger's lines `from..to` (0 is the column header), with `edit` replacing text.
+fn ledger(from: usize, to: usize, edit: Option<(&str, &str)>) -> Vec<u8> {
+    let lines: String = LEDGER
+        .split_inclusive('\n')
+        .skip(from)
+        .take(to - from)
+        .collect();
+    match edit {
+        Some((old, new)) => {
+            assert_eq!(lines.matches(old).count(), 1, "edit {old:?} is unique");
+            lines.replacen(old, new, 1).into_bytes()
+        }
+        None => lines.into_bytes(),
+    }
+}
+
+/// Where the parts of a zstd frame header (RFC 8878 § 3.1.1.1) lie: to forge frames no
+/// writer produces.
+struct FrameHeader {
+    descriptor: u8,
+    window: Option<u8>,
+    fcs: Vec<u8>,
+    body: usize,
+}
+
+fn frame_header(frame: &[u8]) -> FrameHeader {
+    let descriptor = frame[4];
+    let single_segment = descriptor & 0x20 != 0;
+    let mut at = 5;
+    let window = (!single_segment).then(|| {
+        at += 1;
+        frame[5]
+    });
+    at += [0, 1, 2, 4][usize::from(descriptor & 0x03)];
+    let fcs_len = match descriptor >> 6 {
+        0 => usize::from(single_segment),
+        1 => 2,
+        2 => 4,
+        _ => 8,
+    };
+    let fcs = frame[at..at + fcs_len].to_vec();
+    FrameHeader {
+        descriptor,
+        window,
+        fcs,
+        body: at + fcs_len,
+    }
+}
+
+/// `frame` with a new header: descriptor, window descriptor, dictionary ID and content size.
+fn reframe(
+    frame: &[u8],
+    descriptor: u8,
+    window: Option<u8>,
+    dict_id: &[u8],
+    fcs: &[u8],
+) -> Vec<u8> {
+    let h = frame_header(frame);
+    [
+        &frame[..4],
+        &[descriptor],
+        window.as_slice(),
+        dict_id,
+        fcs,
+        &frame[h.body..],
+    ]
+    .concat()
+}
+
+/// `zstd-delta` blobs: a frame decoded against its bases' plaintexts (SPEC.md § Delta blobs).
+fn delta_blobs(out: &mut Out) {
+    let k = keys();
+    let full = ledger(0, 12, None);
+    let edited = ledger(0, 12, Some(("-31.00,phone", "-33.40,phone")));
+    let head = ledger(0, 7, None);
+    let tail = ledger(7, 12, None);
+    // A chunk that grew over the old cut: it starts inside the first base and ends inside the
+    // second, so the writer names both (SPEC.md § Delta blobs, writing deltas).
+    let across = ledger(
+        3,
+        10,
+        Some(("-250.00,insurance q1", "-262.50,insurance q1")),
+    );
+    let one = delta::compress(&full, &edited).expect("small history");
+    let two = delta::compress(&[&head[..], &tail[..]].concat(), &across).expect("small history");
+
+    let delta_doc = |case: &str,
+                     comment: &str,
+                     expect: &str,
+                     bases: &[&[u8]],
+                     plaintext: &[u8],
+                     raw_len: usize,
+                     input: &[u8]| {
+        let mut d = Doc::new("blob", case, "blob-encodings", comment, expect);
+        d.s("encoding", Encoding::ZstdDelta.name())
+            .hex("master_key", &MASTER_KEY)
+            .hex("blob_id", &k.blob_id(plaintext).0)
+            .int("raw_len", raw_len as u64)
+            .strs(
+                "base_ids",
+                &bases
+                    .iter()
+                    .map(|b| k.blob_id(b).to_hex())
+                    .collect::<Vec<_>>(),
+            )
+            .strs(
+                "base_plaintexts",
+                &bases.iter().map(hex::encode).collect::<Vec<_>>(),
+            )
+            .hex("input", input);
+        if expect == "ok" {
+            let fcs = delta::frame_content_size(input).expect("a frame with a content size");
+            d.table("decoded")
+                .int("history_len", bases.iter().map(|b| b.len() as u64).sum())
+                .int("frame_content_size", fcs)
+                .hex("plaintext", plaintext);
+        }
+        d
+    };
+
+    out.write(&delta_doc(
+        "zstd-delta",
+        "one amount of a 396-byte ledger edited (-31.00 to -33.40): one zstd frame against the old chunk, its one base",
+        "ok",
+        &[&full],
+        &edited,
+        edited.len(),
+        &one,
+    ));
+    out.write(&delta_doc(
+        "zstd-delta-two-bases",
+        "a chunk spanning the end of base 1 and the start of base 2, with one edit: history = base 1 || base 2",
+        "ok",
+        &[&head, &tail],
+        &across,
+        across.len(),
+        &two,
+    ));
+    out.write(&delta_doc(
+        "zstd-delta-bases-swapped",
+        "the frame of blob/zstd-delta-two-bases.toml decoded against base 2 || base 1: other bytes of the same length, so the re-hash fails",
+        "error:IdMismatch",
+        &[&tail, &head],
+        &across,
+        across.len(),
+        &two,
+    ));
+    out.write(&delta_doc(
+        "zstd-delta-raw-len-mismatch",
+        "the frame of blob/zstd-delta.toml with raw_len one more than its Frame_Content_Size",
+        "error:Invalid",
+        &[&full],
+        &edited,
+        edited.len() + 1,
+        &one,
+    ));
+    out.write(&delta_doc(
+        "zstd-delta-short-history",
+        "the frame of blob/zstd-delta.toml against only the last 100 bytes of its base: a match reaches before the history",
+        "error:Invalid",
+        &[&full[full.len() - 100..]],
+        &edited,
+        edited.len(),
+        &one,
+    ));
+
+    let h = frame_header(&one);
+    assert!(
+        h.window.is_none() && h.descriptor & 0x07 == 0,
+        "single segment, no dictionary ID, no checksum"
+    );
+    let with_dict_id = reframe(&one, h.descriptor | 0x01, None, &[0x2a], &h.fcs);
+    out.write(&delta_doc(
+        "zstd-delta-dictionary-id",
+        "the frame of blob/zstd-delta.toml with a Dictionary_ID of 42 added to its header: a delta names no dictionary",
+        "error:Invalid",
+        &[&full],
+        &edited,
+        edited.len(),
+        &with_dict_id,
+    ));
+    let wlog = u8::try_from(delta::window_log(full.len(), edited.len())).expect("small log");
+    let no_fcs = reframe(&one, h.descriptor & 0x1f, Some((wlog - 10) << 3), &[], &[]);
+    out.write(&delta_doc(
+        "zstd-delta-no-content-size",
+        "the frame of blob/zstd-delta.toml with a Window_Descriptor instead of its Frame_Content_Size",
+        "error:Invalid",
+        &[&full],
+        &edited,
+        edited.len(),
+        &no_fcs,
+    ));
+}
+
+/// Delta chains as a reader finds them in the index, before it decodes anything
+/// (SPEC.md § Delta blobs): each vector is the entries reachable from one blob.
+fn delta_chains(out: &mut Out) {
+    let id = |name: &str| keys().blob_id(format!("delta chain {name}").as_bytes());
+    let big = limits::MAX_BLOB_SIZE;
+    // name, encoding, raw length, bases: an index with every shape a reader must handle.
+    let index: [(&str, Encoding, u32, &[&str]); 12] = [
+        ("full", Encoding::Zstd, 4000, &[]),
+        ("diff", Encoding::ZstdDelta, 4100, &["full"]),
+        ("incr", Encoding::ZstdDelta, 4200, &["diff", "full"]),
+        ("incr-of-incr", Encoding::ZstdDelta, 4300, &["incr"]),
+        ("self", Encoding::ZstdDelta, 4000, &["self"]),
+        ("loop-a", Encoding::ZstdDelta, 4000, &["loop-b"]),
+        ("loop-b", Encoding::ZstdDelta, 4000, &["loop-a"]),
+        ("orphan", Encoding::ZstdDelta, 4000, &["full", "pruned"]),
+        ("big-1", Encoding::Raw, big, &[]),
+        ("big-2", Encoding::Raw, big, &[]),
+        ("wide", Encoding::ZstdDelta, 4000, &["big-1"]),
+        ("too-wide", Encoding::ZstdDelta, 4000, &["big-1", "big-2"]),
+    ];
+    let row = |name: &str| index.iter().find(|r| r.0 == name);
+    let cases: [(&str, &str, &str, &str, Option<u64>); 9] = [
+        ("plain", "a zstd blob: depth 0, no base is read", "ok", "full", Some(0)),
+        ("delta", "a delta of a plain blob: depth 1", "ok", "diff", Some(1)),
+        (
+            "delta-of-delta",
+            "bases diff (depth 1) and full (depth 0): level 1 = {diff, full}, level 2 = {full}, depth 2",
+            "ok",
+            "incr",
+            Some(2),
+        ),
+        (
+            "too-deep",
+            "a delta of incr: level 3 = {full} is not empty, depth 3 exceeds MAX_DELTA_DEPTH = 2",
+            "error:TooLarge",
+            "incr-of-incr",
+            None,
+        ),
+        (
+            "self-base",
+            "an index entry naming itself as its base: every level holds it again",
+            "error:TooLarge",
+            "self",
+            None,
+        ),
+        (
+            "cycle",
+            "loop-a names loop-b, which names loop-a: every level is non-empty",
+            "error:TooLarge",
+            "loop-a",
+            None,
+        ),
+        (
+            "missing-base",
+            "orphan names full and pruned, which no index holds: the error names orphan and pruned",
+            "error:Missing",
+            "orphan",
+            None,
+        ),
+        (
+            "wide",
+            "one base of 67108864 bytes and a raw length of 4000: the history fits the window of 2^27 bytes",
+            "ok",
+            "wide",
+            Some(1),
+        ),
+        (
+            "window",
+            "two bases of 67108864 bytes each and a raw length of 4000: history plus raw length exceed 2^27",
+            "error:TooLarge",
+            "too-wide",
+            None,
+        ),
+    ];
+    for (case, comment, expect, blob, depth) in cases {
+        // The rows reachable from `blob` by following bases, in table order.
+        let mut reach = vec![blob];
+        let mut i = 0;
+        while let Some(name) = reach.get(i).copied() {
+            for b in row(name).map(|r| r.3).unwrap_or_default() {
+                if !reach.contains(b) {
+                    reach.push(b);
+                }
+            }
+            i += 1;
+        }
+        let mut d = Doc::new("delta-chain", case, "delta-blobs", comment, expect);
+        d.hex("blob", &id(blob).0);
+        if let Some(missing) = reach.iter().find(|n| row(n).is_none()) {
+            d.hex("missing", &id(missing).0);
+        }
+        for r in index.iter().filter(|r| reach.contains(&r.0)) {
+            d.array_table("index")
+                .s("name", r.0)
+                .hex("id", &id(r.0).0)
+                .s("enc", r.1.name())
+                .int("raw", r.2.into())
+                .strs(
+                    "bases",
+                    &r.3.iter().map(|b| id(b).to_hex()).collect::<Vec<_>>(),
+                );
+        }
+        if let Some(depth) = depth {
+            d.table("decoded").int("depth", depth);
+        }
+        out.write(&d);
+    }
+}
+
+/// Chunk fingerprints (SPEC.md § Lists): what a writer matches a changed chunk by.
+fn fingerprints(out: &mut Out) {
+    let long = xof("fingerprint long chunk", 300);
+    let mut same_start = long[..64].to_vec();
+    same_start.extend_from_slice(&xof("fingerprint other tail", 100));
+    let cases: [(&str, &[u8]); 5] = [
+        ("empty", b""),
+        ("5 bytes: the whole chunk is hashed", b"hello"),
+        ("exactly 64 bytes", &long[..64]),
+        ("300 bytes: only the first 64 are hashed", &long),
+        (
+            "164 bytes starting with the same 64 bytes: the same fp",
+            &same_start,
+        ),
+    ];
+    let mut d = Doc::new(
+        "fingerprint",
+        "examples",
+        "lists",
+        "fp = the first 8 bytes, as u64 LE, of BLAKE3 over the chunk's first min(64, length) bytes; fp is shown as 16 hex digits of that u64",
+        "ok",
+    );
+    for (what, chunk) in cases {
+        let prefix = &chunk[..chunk.len().min(list::FP_PREFIX)];
+        d.array_table("cases")
+            .s("what", what)
+            .hex("chunk", chunk)
+            .hex("prefix_blake3", blake3::hash(prefix).as_bytes())
+            .s("fp", &format!("{:016x}", list::fingerprint(chunk)));
+    }
+    out.write(&d);
 }
 
 fn packs(out: &mut Out) -> BuiltPack {
@@ -830,6 +1196,7 @@ fn packs(out: &mut Out) -> BuiltPack {
         BlobSpec {
             kind: BlobKind::Data,
             plaintext: &noise,
+            bases: &[],
             forged_id: Some(keys().blob_id(other)),
         },
         blob_spec(BlobKind::Data, &text),
@@ -972,7 +1339,7 @@ fn pack_headers(out: &mut Out, minimal: &BuiltPack) {
     };
     let mut d = header_doc(
         "delta-entry",
-        "a zstd-delta entry naming two bases decodes (the encoding itself is reserved)",
+        "a zstd-delta data entry naming two bases",
         "ok",
         &h.encode(),
         2000,
@@ -1177,6 +1544,30 @@ fn index(out: &mut Out, minimal: &BuiltPack) {
         "past-pack-end",
         "index-files",
         "a blob at 0+300 in a pack of 299 bytes",
+        "error:Invalid",
+        ObjectKind::Index,
+        &bad,
+    ));
+
+    let mut bad = idx.clone();
+    bad.packs[1].blobs[0].bases.clear();
+    out.write(&sealed_doc(
+        "index",
+        "delta-without-bases",
+        "index-files",
+        "a zstd-delta entry with no bases",
+        "error:Invalid",
+        ObjectKind::Index,
+        &bad,
+    ));
+
+    let mut bad = idx.clone();
+    bad.packs[0].blobs[1].bases = vec![minimal.header.entries[0].id];
+    out.write(&sealed_doc(
+        "index",
+        "bases-on-zstd",
+        "index-files",
+        "a zstd entry that names a base",
         "error:Invalid",
         ObjectKind::Index,
         &bad,
@@ -1451,6 +1842,41 @@ fn lists(out: &mut Out) {
     d.json("decoded_json", &l)
         .table("decoded")
         .hex("blob_id", &k.blob_id(&to_msgpack(&l)).0);
+    out.write(&d);
+
+    // Level-0 entries as a backup writes them: each with its chunk's fingerprint.
+    let chunks = [
+        xof("list fp chunk 0", 100),
+        xof("list fp chunk 1", 40),
+        xof("list fp chunk 2", 200),
+    ];
+    let with_fp = ListBlob {
+        v: 1,
+        level: 0,
+        entries: chunks
+            .iter()
+            .map(|c| ListEntry {
+                id: k.blob_id(c),
+                size: c.len() as u64,
+                fp: Some(list::fingerprint(c)),
+            })
+            .collect(),
+    };
+    let mut d = Doc::new(
+        "list",
+        "level-0-fp",
+        "lists",
+        "a list blob of level 0 whose entries carry fp, the fingerprint of their chunks (given in chunks)",
+        "ok",
+    );
+    d.strs(
+        "chunks",
+        &chunks.iter().map(hex::encode).collect::<Vec<_>>(),
+    )
+    .hex("input", &to_msgpack(&with_fp))
+    .json("decoded_json", &with_fp)
+    .table("decoded")
+    .hex("blob_id", &k.blob_id(&to_msgpack(&with_fp)).0);
     out.write(&d);
 
     let mut empty = l.clone();
@@ -1898,15 +2324,16 @@ fn chunking_vectors(out: &mut Out) {
 }
 
 /// A whole repository holding one snapshot, as a reader finds it on disk.
-fn repository(out: &mut Out) {
-    let k = keys();
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+/// A repository's files as (path, bytes).
+type Files = Vec<(String, Vec<u8>)>;
 
+/// The key file and config of a vector repository; `label` names their nonces.
+fn key_and_config(label: &str) -> Files {
     let kf = KeyFile::create(
         PASSPHRASE.as_bytes(),
         FAST,
         SALT,
-        &nonce("repository key"),
+        &nonce(&format!("{label} key")),
         &MasterKey(MASTER_KEY),
         repo(),
         TIME_NS,
@@ -1915,17 +2342,76 @@ fn repository(out: &mut Out) {
     )
     .expect("floor parameters are valid");
     let kf = kf.encode();
-    files.push((format!("keys/{}", hex::encode(content_name(&kf))), kf));
-    files.push((
-        "config".into(),
-        object::seal(
-            &k,
-            &repo(),
-            ObjectKind::Config,
-            &nonce("repository config"),
-            &default_config(),
+    vec![
+        (format!("keys/{}", hex::encode(content_name(&kf))), kf),
+        (
+            "config".into(),
+            object::seal(
+                &keys(),
+                &repo(),
+                ObjectKind::Config,
+                &nonce(&format!("{label} config")),
+                &default_config(),
+            ),
         ),
-    ));
+    ]
+}
+
+/// Adds a pack to `files` as `data/<xx>/<pack ID>` and returns what an index says of it.
+fn add_pack(files: &mut Files, p: &BuiltPack) -> IndexPack {
+    let id = content_name(&p.bytes);
+    let hexid = hex::encode(id);
+    files.push((format!("data/{}/{hexid}", &hexid[..2]), p.bytes.clone()));
+    IndexPack {
+        id: PackId(id),
+        size: p.bytes.len() as u64,
+        blobs: p.header.entries.iter().map(index_blob).collect(),
+    }
+}
+
+/// Seals `snap` into `files` (nonce of `label` + " snapshot") and writes the vector: the
+/// files, then what a reader restores.
+fn repository_doc(
+    out: &mut Out,
+    label: &str,
+    (case, comment): (&str, &str),
+    mut files: Files,
+    snap: &Snapshot,
+    restored: &[(&str, &str, &[u8])],
+) {
+    let sealed = object::seal(
+        &keys(),
+        &repo(),
+        ObjectKind::Snapshot,
+        &nonce(&format!("{label} snapshot")),
+        snap,
+    );
+    let snap_id = content_name(&sealed);
+    files.push((format!("snapshots/{}", hex::encode(snap_id)), sealed));
+    files.sort();
+    let mut d = Doc::new("repository", case, "reading-a-snapshot", comment, "ok");
+    d.hex("passphrase", PASSPHRASE.as_bytes()).table("files");
+    for (name, bytes) in &files {
+        d.hex(name, bytes);
+    }
+    d.table("decoded")
+        .hex("master_key", &MASTER_KEY)
+        .hex("repo_id", &REPO_ID)
+        .hex("snapshot_id", &snap_id);
+    for (path, kind, content) in restored {
+        d.array_table("decoded.files")
+            .s("path", path)
+            .s("type", kind);
+        if *kind != "dir" {
+            d.hex("content", content);
+        }
+    }
+    out.write(&d);
+}
+
+fn repository(out: &mut Out) {
+    let k = keys();
+    let mut files = key_and_config("repository");
 
     // Data: one small file, and a file of three chunks referenced through one list blob.
     let hello = b"hello, strata\n".to_vec();
@@ -1992,17 +2478,10 @@ fn repository(out: &mut Out) {
         ],
         |_| {},
     );
-    let mut index_packs = Vec::new();
-    for p in [&data_pack, &tree_pack] {
-        let id = content_name(&p.bytes);
-        let hexid = hex::encode(id);
-        files.push((format!("data/{}/{hexid}", &hexid[..2]), p.bytes.clone()));
-        index_packs.push(IndexPack {
-            id: PackId(id),
-            size: p.bytes.len() as u64,
-            blobs: p.header.entries.iter().map(index_blob).collect(),
-        });
-    }
+    let index_packs = vec![
+        add_pack(&mut files, &data_pack),
+        add_pack(&mut files, &tree_pack),
+    ];
 
     // An older index that points the root tree at a pack that does not exist; the newer
     // index supersedes it, so a reader never looks there.
@@ -2041,47 +2520,131 @@ fn repository(out: &mut Out) {
     let mut snap = snapshot_full();
     snap.tree = k.blob_id(&root);
     snap.paths = vec!["/srv/vector".into()];
-    let snap = object::seal(
+    repository_doc(
+        out,
+        "repository",
+        (
+            "one-snapshot",
+            "a whole repository: key file, config, a data pack, a tree pack, two index files (one superseded) and one snapshot",
+        ),
+        files,
+        &snap,
+        &[
+            ("docs", "dir", b""),
+            ("docs/hello.txt", "file", &hello),
+            ("large.bin", "file", &large),
+            ("link", "symlink", b"docs/hello.txt"),
+        ],
+    );
+}
+
+/// A whole repository whose files are read through delta chains (SPEC.md § Delta blobs).
+fn repository_deltas(out: &mut Out) {
+    let k = keys();
+    let mut files = key_and_config("repository deltas");
+    let v1 = ledger(0, 12, None);
+    let v2 = ledger(0, 12, Some(("-31.00,phone", "-33.40,phone")));
+    let mut v3 = ledger(0, 12, Some(("-31.00,phone", "-33.40,phone")));
+    v3.extend_from_slice(b"2026-02-02,4711,-1200.00,rent february\n");
+    let notes = b"notes: the phone bill was corrected on 2026-01-22; the rent rises in february.\n\
+        insurance q1 paid in full; train pass renewed monthly.\n"
+        .to_vec();
+    let notes_v2 = [&notes[..], b"the phone bill was refunded.\n"].concat();
+    let mut joined = ledger(9, 12, None);
+    joined.extend_from_slice(&notes[..80]);
+
+    // v2 is a delta of v1 and v3 a delta of v2 (depth 2); joined starts in v1 and ends in
+    // notes (two bases). A later full found notes-v2 only as a delta and stored a plain
+    // copy of it too.
+    let data_pack = build_pack(
+        "repository deltas data",
+        &[
+            delta_spec(&joined, &[&v1, &notes]),
+            delta_spec(&v2, &[&v1]),
+            blob_spec(BlobKind::Data, &v1),
+            delta_spec(&notes_v2, &[&notes]),
+            delta_spec(&v3, &[&v2]),
+            blob_spec(BlobKind::Data, &notes),
+        ],
+        |_| {},
+    );
+    let full_pack = build_pack(
+        "repository deltas full",
+        &[blob_spec(BlobKind::Data, &notes_v2)],
+        |_| {},
+    );
+    let one_chunk = |name: &[u8], data: &[u8]| {
+        let mut n = node(name, NodeKind::File);
+        n.size = data.len() as u64;
+        n.content = Some(Content {
+            level: 0,
+            entries: vec![ListEntry {
+                id: k.blob_id(data),
+                size: data.len() as u64,
+                fp: Some(list::fingerprint(data)),
+            }],
+        });
+        n
+    };
+    let root = Tree {
+        v: 1,
+        nodes: vec![
+            one_chunk(b"joined.txt", &joined),
+            one_chunk(b"ledger-v1.csv", &v1),
+            one_chunk(b"ledger-v2.csv", &v2),
+            one_chunk(b"ledger-v3.csv", &v3),
+            one_chunk(b"notes-v2.txt", &notes_v2),
+            one_chunk(b"notes.txt", &notes),
+        ],
+    }
+    .encode();
+    let tree_pack = build_pack(
+        "repository deltas trees",
+        &[blob_spec(BlobKind::Tree, &root)],
+        |_| {},
+    );
+    let packs = vec![
+        add_pack(&mut files, &data_pack),
+        add_pack(&mut files, &full_pack),
+        add_pack(&mut files, &tree_pack),
+    ];
+    let idx = object::seal(
         &k,
         &repo(),
-        ObjectKind::Snapshot,
-        &nonce("repository snapshot"),
-        &snap,
+        ObjectKind::Index,
+        &nonce("repository deltas index"),
+        &IndexFile {
+            v: 1,
+            supersedes: vec![],
+            packs,
+        },
     );
-    let snap_id = content_name(&snap);
-    files.push((format!("snapshots/{}", hex::encode(snap_id)), snap));
-    files.sort();
+    files.push((format!("index/{}", hex::encode(content_name(&idx))), idx));
 
-    let mut d = Doc::new(
-        "repository",
-        "one-snapshot",
-        "reading-a-snapshot",
-        "a whole repository: key file, config, a data pack, a tree pack, two index files (one superseded) and one snapshot",
-        "ok",
+    let mut snap = snapshot_full();
+    snap.tree = k.blob_id(&root);
+    snap.paths = vec!["/srv/ledger".into()];
+    snap.level = Level::Incr;
+    snap.parent = Some(SnapshotId(content_name(b"the previous snapshot")));
+    snap.base = Some(SnapshotId(content_name(b"the full")));
+    repository_doc(
+        out,
+        "repository deltas",
+        (
+            "deltas",
+            "a repository whose chunks are stored as deltas: depth 1, depth 2, two bases, and a chunk held both as a delta and plain",
+        ),
+        files,
+        &snap,
+        &[
+            ("joined.txt", "file", &joined),
+            ("ledger-v1.csv", "file", &v1),
+            ("ledger-v2.csv", "file", &v2),
+            ("ledger-v3.csv", "file", &v3),
+            ("notes-v2.txt", "file", &notes_v2),
+            ("notes.txt", "file", &notes),
+        ],
     );
-    d.hex("passphrase", PASSPHRASE.as_bytes()).table("files");
-    for (name, bytes) in &files {
-        d.hex(name, bytes);
-    }
-    d.table("decoded")
-        .hex("master_key", &MASTER_KEY)
-        .hex("repo_id", &REPO_ID)
-        .hex("snapshot_id", &snap_id);
-    let restored: [(&str, &str, &[u8]); 4] = [
-        ("docs", "dir", b""),
-        ("docs/hello.txt", "file", &hello),
-        ("large.bin", "file", &large),
-        ("link", "symlink", b"docs/hello.txt"),
-    ];
-    for (path, kind, content) in restored {
-        d.array_table("decoded.files")
-            .s("path", path)
-            .s("type", kind);
-        if kind != "dir" {
-            d.hex("content", content);
-        }
-    }
-    out.write(&d);
 }
 
 fn main() {
@@ -2096,12 +2659,15 @@ fn main() {
     keyfile(&mut out);
     config(&mut out);
     blobs(&mut out);
+    delta_blobs(&mut out);
+    delta_chains(&mut out);
     let minimal = packs(&mut out);
     padme(&mut out);
     pack_headers(&mut out, &minimal);
     index(&mut out, &minimal);
     trees(&mut out);
     lists(&mut out);
+    fingerprints(&mut out);
     snapshots(&mut out);
     locks(&mut out);
     policies(&mut out);
@@ -2109,6 +2675,7 @@ fn main() {
     gear(&mut out);
     chunking_vectors(&mut out);
     repository(&mut out);
+    repository_deltas(&mut out);
     out.written.sort();
     for rel in &out.written {
         println!("format-spec/tests/vectors/{rel}");

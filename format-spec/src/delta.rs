@@ -25,9 +25,10 @@ pub fn window_log(history: usize, len: usize) -> u32 {
 
 /// Compresses `plaintext` as a delta against `history` (the bases' plaintexts, concatenated).
 ///
-/// Strategy `fast` with a hash table of half the window (capped at 2^22 entries): every
-/// position of the history stays findable, which matters more than the search effort, and
-/// unchanged runs are copied at memory speed.
+/// Strategy `fast` over a hash table of 2^(windowLog − 3) entries (16 to 20). zstd indexes a
+/// dictionary only up to `8 << max(hashLog, chainLog)` bytes from its end, so chainLog (no
+/// table of its own under `fast`) is set to the window log: the whole history is indexed,
+/// the first base included, with a small table that is cheap to clear for every chunk.
 pub fn compress(history: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let wlog = window_log(history.len(), plaintext.len());
     if wlog > WINDOW_LOG_MAX {
@@ -46,7 +47,8 @@ pub fn compress(history: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, DecodeError
         CParameter::CompressionLevel(1),
         CParameter::Strategy(Strategy::ZSTD_fast),
         CParameter::WindowLog(wlog),
-        CParameter::HashLog(wlog.saturating_sub(1).clamp(16, 22)),
+        CParameter::HashLog(wlog.saturating_sub(3).clamp(16, 20)),
+        CParameter::ChainLog(wlog),
         CParameter::MinMatch(MIN_MATCH),
         CParameter::ContentSizeFlag(true),
         CParameter::ChecksumFlag(false),
@@ -79,6 +81,11 @@ pub fn decompress_into(
         "blob raw length",
         raw_len.into(),
         limits::MAX_BLOB_SIZE.into(),
+    )?;
+    check_limit(
+        "delta window (history and output)",
+        (history.len() as u64).saturating_add(raw_len.into()),
+        1 << WINDOW_LOG_MAX,
     )?;
     let invalid = |reason: String| DecodeError::Invalid {
         what: "zstd-delta blob",

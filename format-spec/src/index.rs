@@ -84,6 +84,20 @@ impl IndexFile {
                         ),
                     });
                 }
+                crate::decode::check_limit(
+                    "index entry bases",
+                    b.bases.len() as u64,
+                    crate::limits::MAX_DELTA_BASES as u64,
+                )?;
+                if b.bases.contains(&b.id) || (!b.bases.is_empty() && b.kind != BlobKind::Data) {
+                    return Err(DecodeError::Invalid {
+                        what: "index entry",
+                        reason: format!(
+                            "blob {}: a delta must be a data blob and not its own base",
+                            b.id.short()
+                        ),
+                    });
+                }
                 if u64::from(b.off) + u64::from(b.len) > p.size {
                     return Err(DecodeError::Invalid {
                         what: "index entry",

@@ -4,8 +4,10 @@
 //! `structure` field and checks three things:
 //!
 //! 1. the decoder's result: `expect = "ok"`, or `expect = "error:<Variant>"` with the exact
-//!    variant ([`DecodeError::variant`], [`OpenError::variant`], `WrongPassphrase`, or
-//!    `IdMismatch` when a blob's plaintext does not hash to its ID);
+//!    variant ([`DecodeError::variant`], [`OpenError::variant`], `WrongPassphrase`,
+//!    `IdMismatch` when a blob's plaintext does not hash to its ID, or for a delta chain
+//!    `Missing` and `TooLarge`, SPEC.md's names for [`ChainError::Missing`] and
+//!    [`ChainError::TooDeep`]);
 //! 2. for `ok` vectors, that re-encoding the decoded value reproduces the input byte for
 //!    byte (sealing again with the vector's nonce, the first 24 bytes of the sealed input);
 //! 3. that every `spec` field names a heading anchor of SPEC.md.
@@ -17,6 +19,7 @@ use format_spec::chunking::{self, Chunker};
 use format_spec::config::{ChunkerParams, RepoConfig};
 use format_spec::crypto::{self, MasterKey, ObjectKind, SubKey, SubKeys, NONCE_LEN};
 use format_spec::decode::to_msgpack;
+use format_spec::delta::{self, ChainError};
 use format_spec::drill::Drill;
 use format_spec::id::{content_name, BlobId, IndexId, PackId, RepoId};
 use format_spec::index::{IndexBlob, IndexFile};
@@ -151,6 +154,22 @@ fn as_u64s(t: &toml::Table, k: &str) -> Vec<u64> {
         .unwrap_or_else(|| panic!("{k:?} is not an array"))
         .iter()
         .map(|v| u64::try_from(v.as_integer().expect("integer")).expect("non-negative"))
+        .collect()
+}
+
+fn as_str_list(t: &toml::Table, k: &str) -> Vec<String> {
+    field(t, k)
+        .as_array()
+        .unwrap_or_else(|| panic!("{k:?} is not an array"))
+        .iter()
+        .map(|s| s.as_str().expect("string").to_string())
+        .collect()
+}
+
+fn as_hex_list(t: &toml::Table, k: &str) -> Vec<Vec<u8>> {
+    as_str_list(t, k)
+        .iter()
+        .map(|s| hex::decode(s).unwrap_or_else(|e| panic!("{k:?} holds non-hex: {e}")))
         .collect()
 }
 
@@ -386,12 +405,47 @@ fn config(v: &Vector) {
 
 fn blob(v: &Vector) {
     let enc = encoding(v.str("encoding"));
+    if enc == Encoding::ZstdDelta {
+        return delta_blob(v);
+    }
     let raw_len = u32::try_from(v.u64("raw_len")).expect("raw_len fits u32");
     let input = v.hex("input");
     if let Some(plain) = v.outcome(blob::decode(enc, &input, raw_len).map_err(dv)) {
         assert_eq!(plain, as_hex(v.decoded(), "plaintext"));
         let level = i32::try_from(v.u64("zstd_level")).expect("small level");
         assert_eq!(blob::encode(&plain, level), (enc, input), "re-encoded blob");
+    }
+}
+
+/// A `zstd-delta` blob (SPEC.md § Delta blobs): decoded against its bases' plaintexts,
+/// concatenated in entry order, then re-hashed against the entry's blob ID.
+fn delta_blob(v: &Vector) {
+    let keys = v.keys();
+    let raw_len = u32::try_from(v.u64("raw_len")).expect("raw_len fits u32");
+    let input = v.hex("input");
+    let bases = as_hex_list(&v.t, "base_plaintexts");
+    let base_ids: Vec<String> = bases.iter().map(|b| keys.blob_id(b).to_hex()).collect();
+    assert_eq!(base_ids, as_str_list(&v.t, "base_ids"), "base IDs");
+    let history = bases.concat();
+    let id = BlobId(v.id32("blob_id"));
+    let mut out = Vec::new();
+    let r = delta::decompress_into(&history, &input, raw_len, &mut out)
+        .map_err(dv)
+        .and_then(|()| {
+            if keys.blob_id(&out) == id {
+                Ok(())
+            } else {
+                Err("IdMismatch".to_string())
+            }
+        });
+    if v.outcome(r).is_some() {
+        let d = v.decoded();
+        assert_eq!(out, as_hex(d, "plaintext"));
+        assert_eq!(history.len() as u64, as_u64(d, "history_len"));
+        let fcs = delta::frame_content_size(&input);
+        assert_eq!(fcs, Some(as_u64(d, "frame_content_size")));
+        let again = delta::compress(&history, &out).expect("history fits the window");
+        assert_eq!(again, input, "re-encoded delta");
     }
 }
 
@@ -567,6 +621,82 @@ fn list_blob(v: &Vector) {
         let keys = SubKeys::derive(&MasterKey(fixed_master()));
         assert_eq!(keys.blob_id(&input).0, as_32(v.decoded(), "blob_id"));
         assert_eq!(to_msgpack(&l), input, "re-encoded list blob");
+        // Where the vector gives the chunks, each entry must describe its chunk.
+        if v.t.contains_key("chunks") {
+            let chunks = as_hex_list(&v.t, "chunks");
+            assert_eq!(chunks.len(), l.entries.len(), "one chunk per entry");
+            for (c, e) in chunks.iter().zip(&l.entries) {
+                assert_eq!(e.id, keys.blob_id(c), "entry ID");
+                assert_eq!(e.size, c.len() as u64, "entry size");
+                assert_eq!(e.fp, Some(list::fingerprint(c)), "entry fp");
+            }
+        }
+    }
+}
+
+/// SPEC.md § Lists: fp is the first 8 bytes, as u64 LE, of BLAKE3 over the first 64 bytes.
+fn fingerprint(v: &Vector) {
+    for case in field(&v.t, "cases").as_array().expect("[[cases]]") {
+        let case = case.as_table().expect("table");
+        let chunk = as_hex(case, "chunk");
+        let fp = u64::from_str_radix(as_str(case, "fp"), 16).expect("16 hex digits");
+        assert_eq!(list::fingerprint(&chunk), fp, "{}", as_str(case, "what"));
+        // Independently, from the spec's words.
+        let hash = blake3::hash(&chunk[..chunk.len().min(64)]);
+        assert_eq!(*hash.as_bytes(), as_32(case, "prefix_blake3"));
+        let first8: [u8; 8] = hash.as_bytes()[..8].try_into().expect("8 bytes");
+        assert_eq!(u64::from_le_bytes(first8), fp);
+    }
+}
+
+/// A blob's delta chain as the index describes it (SPEC.md § Delta blobs): the depth,
+/// found level by level before anything is decoded, then the window of every delta on it.
+fn delta_chain(v: &Vector) {
+    let mut index: BTreeMap<BlobId, (Encoding, u32, Vec<BlobId>)> = BTreeMap::new();
+    for row in field(&v.t, "index").as_array().expect("[[index]]") {
+        let row = row.as_table().expect("table");
+        let enc = encoding(as_str(row, "enc"));
+        let bases: Vec<BlobId> = as_hex_list(row, "bases")
+            .into_iter()
+            .map(|b| BlobId(b.try_into().expect("32-byte base ID")))
+            .collect();
+        assert_eq!(
+            enc == Encoding::ZstdDelta,
+            !bases.is_empty(),
+            "only deltas name bases"
+        );
+        let raw = u32::try_from(as_u64(row, "raw")).expect("u32");
+        index.insert(BlobId(as_32(row, "id")), (enc, raw, bases));
+    }
+    let blob = BlobId(v.id32("blob"));
+    let r = delta::depth(&blob, |b| index.get(b).map(|e| e.2.as_slice()))
+        .map_err(|e| match e {
+            ChainError::Missing(base) => {
+                assert_eq!(base.0, v.id32("missing"), "the missing base");
+                "Missing".to_string()
+            }
+            ChainError::TooDeep => "TooLarge".to_string(),
+        })
+        .and_then(|depth| {
+            // The chain is at most MAX_DELTA_DEPTH deep now; each delta on it needs its
+            // bases' raw lengths plus its own to fit the window.
+            let mut level = vec![blob];
+            while !level.is_empty() {
+                let mut next = Vec::new();
+                for b in &level {
+                    let (_, raw, bases) = &index[b];
+                    let history: usize = bases.iter().map(|b| index[b].1 as usize).sum();
+                    if delta::window_log(history, *raw as usize) > delta::WINDOW_LOG_MAX {
+                        return Err("TooLarge".to_string());
+                    }
+                    next.extend(bases.iter().copied());
+                }
+                level = next;
+            }
+            Ok(depth)
+        });
+    if let Some(depth) = v.outcome(r) {
+        assert_eq!(depth as u64, as_u64(v.decoded(), "depth"));
     }
 }
 
@@ -752,7 +882,24 @@ impl Repo {
         let okind = kind.object_kind();
         let aad = crypto::aad(&self.repo, okind, Some(id));
         let stored = crypto::open(&self.keys.encryption, okind, &aad, sealed).expect("blob opens");
-        let plain = blob::decode(b.enc, &stored, b.raw).expect("blob decodes");
+        let plain = if b.enc == Encoding::ZstdDelta {
+            // The chain is checked from the index before any base is read, so the
+            // recursion below is at most MAX_DELTA_DEPTH deep.
+            let depth = delta::depth(id, |x| self.blobs.get(x).map(|(_, e)| e.bases.as_slice()))
+                .expect("delta chain within MAX_DELTA_DEPTH, every base indexed");
+            assert!((1..=limits::MAX_DELTA_DEPTH).contains(&depth));
+            let history: Vec<u8> = b
+                .bases
+                .iter()
+                .flat_map(|base| self.load(base, BlobKind::Data))
+                .collect();
+            assert!(delta::window_log(history.len(), b.raw as usize) <= delta::WINDOW_LOG_MAX);
+            let mut out = Vec::new();
+            delta::decompress_into(&history, &stored, b.raw, &mut out).expect("delta decodes");
+            out
+        } else {
+            blob::decode(b.enc, &stored, b.raw).expect("blob decodes")
+        };
         assert_eq!(
             self.keys.blob_id(&plain),
             *id,
@@ -893,7 +1040,15 @@ fn repository(v: &Vector) {
         }
         for p in &idx.packs {
             for b in &p.blobs {
-                blobs.insert(b.id, (p.id, b.clone()));
+                // Any copy will do; a plain one needs no base, so it wins over a delta.
+                let keep = blobs
+                    .get(&b.id)
+                    .is_some_and(|(_, old): &(PackId, IndexBlob)| {
+                        old.enc != Encoding::ZstdDelta || b.enc == Encoding::ZstdDelta
+                    });
+                if !keep {
+                    blobs.insert(b.id, (p.id, b.clone()));
+                }
             }
         }
     }
@@ -957,6 +1112,8 @@ fn check(v: &Vector) {
         }
         "tree" => tree(v),
         "list" => list_blob(v),
+        "fingerprint" => fingerprint(v),
+        "delta-chain" => delta_chain(v),
         "list-split" => list_split(v),
         "snapshot" => {
             sealed_msgpack(

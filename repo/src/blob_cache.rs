@@ -9,8 +9,9 @@ use format_spec::id::BlobId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Default bound: a few dozen 1 MiB chunks, per repository handle.
-pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+/// Default bound: a couple of dozen 1 MiB chunks, per repository handle (the bases of the
+/// chunks in flight, plus the next chunk's first base).
+pub const DEFAULT_CACHE_BYTES: usize = 32 << 20;
 
 /// Shared, thread-safe, LRU by bytes.
 pub struct BlobCache {

@@ -28,7 +28,7 @@ pub fn resolve_bases(index: &MasterIndex, candidates: &[BlobId], raw_len: usize)
     let mut history = 0usize;
     let mut add = |b: &BlobId, out: &mut Vec<BlobId>| {
         let Some(loc) = index.get(b) else { return };
-        let fits = (history + loc.raw_len as usize + raw_len) < (1usize << WINDOW_LOG_MAX);
+        let fits = (history + loc.raw_len as usize + raw_len) <= (1usize << WINDOW_LOG_MAX);
         if loc.kind == BlobKind::Data && fits && out.len() < MAX_DELTA_BASES && !out.contains(b) {
             history += loc.raw_len as usize;
             out.push(*b);
@@ -63,18 +63,38 @@ pub fn seal_chunk(
     if bases.is_empty() {
         return seal_blob_at(repo, BlobKind::Data, id, data, level);
     }
-    let mut history = Vec::new();
-    for b in &bases {
-        match repo.read_base(index, b) {
-            Ok(p) => history.extend_from_slice(&p),
-            Err(e) => {
-                // A damaged base only costs this chunk its delta; check reports the damage.
-                tracing::warn!(base = %b, error = %e, "delta base unreadable; chunk stored plain");
-                return seal_blob_at(repo, BlobKind::Data, id, data, level);
+    HISTORY.with(|h| {
+        let mut history = h.borrow_mut();
+        history.clear();
+        for b in &bases {
+            match repo.read_base(index, b) {
+                Ok(p) => history.extend_from_slice(&p),
+                Err(e) => {
+                    // A damaged base only costs this chunk its delta; check reports the damage.
+                    tracing::warn!(base = %b, error = %e, "delta base unreadable; chunk stored plain");
+                    return seal_blob_at(repo, BlobKind::Data, id, data, level);
+                }
             }
         }
-    }
-    let Ok(delta) = format_spec::delta::compress(&history, data) else {
+        seal_against(repo, id, data, level, bases, &history)
+    })
+}
+
+thread_local! {
+    // The concatenated bases, reused per thread: a multi-MiB buffer per chunk would be
+    // mapped and faulted in afresh every time.
+    static HISTORY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn seal_against(
+    repo: &Repository,
+    id: BlobId,
+    data: &[u8],
+    level: i32,
+    bases: Vec<BlobId>,
+    history: &[u8],
+) -> Result<SealedBlob> {
+    let Ok(delta) = format_spec::delta::compress(history, data) else {
         return seal_blob_at(repo, BlobKind::Data, id, data, level);
     };
     let as_delta = |delta: Vec<u8>| Stored {
@@ -85,11 +105,11 @@ pub fn seal_chunk(
         bases: bases.clone(),
     };
     if delta.len().saturating_mul(TINY) <= data.len() {
-        return seal_stored(repo, as_delta(delta), data, &history);
+        return seal_stored(repo, as_delta(delta), data, history);
     }
     let (encoding, plain) = blob::encode(data, level);
     if delta.len().saturating_mul(SMALLER) <= plain.len() {
-        seal_stored(repo, as_delta(delta), data, &history)
+        seal_stored(repo, as_delta(delta), data, history)
     } else {
         let stored = Stored {
             kind: BlobKind::Data,
