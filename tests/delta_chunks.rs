@@ -202,10 +202,19 @@ fn a_missing_base_is_an_error_naming_both_blobs_and_check_reports_it() {
     for name in &full_index {
         std::fs::remove_file(r.repo.join("index").join(name)).unwrap();
     }
+    // The restore fails (unchanged chunks went with the index too); reading the delta alone
+    // names it and its missing base.
     let out = r.run(&["dump", &incr, "/db.sql"]);
     assert_eq!(out.status.code(), Some(1));
+    let out = r.run(&["cat", "blob", &delta.to_hex(), "--data"]);
+    assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("needs base blob"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "delta blob {delta} needs base blob {base}, which is not in any index"
+        )),
+        "{err}"
+    );
 
     let out = r.run(&["--json", "check"]);
     assert_eq!(out.status.code(), Some(1));
@@ -341,4 +350,31 @@ fn hostile_delta_chains_are_rejected_without_following_them() {
         !text.contains(&format!("delta blob {}: its chain", id(5))),
         "{text}"
     );
+}
+
+#[test]
+fn a_full_stores_plain_copies_of_chunks_held_only_as_deltas() {
+    let r = TestRepo::new();
+    let (_, data, _) = full_then_incr(&r);
+    let before = open(&r).load_index().unwrap();
+    let only_deltas: Vec<BlobId> = before
+        .blobs()
+        .filter(|(_, l)| l.encoding == Encoding::ZstdDelta)
+        .map(|(b, _)| *b)
+        .collect();
+    assert!(!only_deltas.is_empty());
+    // The same bytes again, as a full: every chunk exists, but some only as deltas.
+    let v = backup_stdin(&r, &data, "full");
+    assert_eq!(v["delta_blobs"], 0, "{v}");
+    assert_eq!(
+        v["summary"]["blobs_new"].as_u64().unwrap(),
+        only_deltas.len() as u64 + 1, // plus the root tree (new snapshot time)
+        "{v}"
+    );
+    let after = open(&r).load_index().unwrap();
+    for b in &only_deltas {
+        assert!(after.contains_plain(b), "{b} still only a delta");
+        assert_eq!(after.depth(b).unwrap(), 0, "readers take the plain copy");
+    }
+    assert!(dump_of(&r, v["id"].as_str().unwrap()) == data);
 }

@@ -39,7 +39,7 @@ fn main() {
         avg,
         max: avg * 4,
     };
-    let c = Chunker::new(&SubKey([7; 32]), params);
+    let c = Chunker::new(&SubKey([env("KEY").unwrap_or(7) as u8; 32]), params);
     let bc = chunks(&base, &c);
     let nc = chunks(&new, &c);
     let bset: HashSet<_> = bc
@@ -76,7 +76,19 @@ fn main() {
             None => prev.map(|p| p + 1).unwrap_or(0).min(bc.len() - 1),
         };
         prev = Some(i);
-        let last = (i + nb).min(bc.len()) - 1;
+        let mut last = (i + nb).min(bc.len()) - 1;
+        if let Some(f) = env("COVER") {
+            // bases from i while they cover less than f/10 × the chunk, at most 4
+            let mut covered = 0usize;
+            last = i;
+            for (j, &(_, bn)) in bc.iter().enumerate().skip(i).take(4) {
+                last = j;
+                covered += bn;
+                if covered * 10 >= n * f as usize {
+                    break;
+                }
+            }
+        }
         let dict = &base[bc[i].0..bc[last].0 + bc[last].1];
         let t = Instant::now();
         cctx.reset(zstd::zstd_safe::ResetDirective::SessionAndParameters)
@@ -129,8 +141,16 @@ fn main() {
         tdec += t.elapsed();
         assert_eq!(out, chunk);
         let t = Instant::now();
-        psum += zstd::bulk::compress(chunk, 1).unwrap().len();
+        let plain = zstd::bulk::compress(chunk, 1).unwrap().len();
+        psum += plain;
         tp += t.elapsed();
+        if dst.len() * 4 > plain && std::env::var("VERBOSE").is_ok() {
+            println!(
+                "chunk at {o} len {n}: delta {} plain {plain} (fp hit: {})",
+                dst.len(),
+                fmap.contains_key(&fp(chunk))
+            );
+        }
     }
     println!(
         "avg {}K chunks {} changed {} ({:.1} MB) fp-hits {:.1}% delta {:.3} MB plain-l1 {:.1} MB | delta {:.0} MB/s plain {:.0} MB/s decode {:.0} MB/s",

@@ -117,7 +117,7 @@ fn check_pack(
                 }
             }
         } else {
-            Vec::new()
+            Default::default()
         };
         // Per-thread buffers: no chunk-sized allocation per blob (allocator churn was a
         // measurable share of `check --read-data`).
