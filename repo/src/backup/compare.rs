@@ -10,6 +10,7 @@ use crate::repository::Repository;
 use crate::restore::content::ChunkEntries;
 use crate::restore::walk::load_tree;
 use format_spec::id::BlobId;
+use format_spec::limits::MAX_DELTA_BASES;
 use format_spec::list::ListEntry;
 use format_spec::tree::{Node, NodeKind};
 use std::collections::HashMap;
@@ -118,46 +119,70 @@ impl<'a> ParentCursor<'a> {
 /// The parent's version of one file: its chunks in order, found by fingerprint.
 pub struct RefVersion {
     entries: Vec<ListEntry>,
+    /// Offset of each entry in the parent's version.
+    starts: Vec<u64>,
     by_fp: HashMap<u64, usize>,
-    prev: Option<usize>,
+    /// Offset of the next chunk in the new version.
+    pos: u64,
+    /// Parent offset minus new offset at the last fingerprint match (where the new
+    /// version's bytes sit in the old one, as far as the last match tells).
+    shift: i64,
 }
 
 impl RefVersion {
     /// Indexes level-0 entries by fingerprint (the first entry wins).
     pub fn new(entries: Vec<ListEntry>) -> Self {
         let mut by_fp = HashMap::with_capacity(entries.len());
+        let mut starts = Vec::with_capacity(entries.len());
+        let mut at = 0u64;
         for (i, e) in entries.iter().enumerate() {
             if let Some(fp) = e.fp {
                 by_fp.entry(fp).or_insert(i);
             }
+            starts.push(at);
+            at = at.saturating_add(e.size);
         }
         Self {
             entries,
+            starts,
             by_fp,
-            prev: None,
+            pos: 0,
+            shift: 0,
         }
     }
 
     /// Candidate bases for the next chunk of the new version (SPEC.md § Blob encodings,
-    /// writer rules): the chunk with the same fingerprint, else the one after the previous
-    /// chunk's match; plus its successor when the new chunk is longer.
+    /// writer rules). The chunk with the same fingerprint and its successors until they
+    /// cover the new chunk's length; without a match, the old chunks covering the same
+    /// bytes as placed by the last match (an edit of equal size, such as rows deleted and
+    /// new ones written into the freed space, keeps the rest aligned). At most
+    /// `MAX_DELTA_BASES`.
     pub fn candidates(&mut self, fp: u64, len: usize) -> Vec<BlobId> {
-        let i = match self.by_fp.get(&fp) {
-            Some(&i) => i,
-            None => match self.prev {
-                Some(p) => p + 1,
-                None => 0,
-            },
-        };
-        self.prev = Some(i);
-        let Some(e) = self.entries.get(i) else {
-            return Vec::new();
-        };
-        let mut out = vec![e.id];
-        if len as u64 > e.size {
-            if let Some(next) = self.entries.get(i + 1) {
-                out.push(next.id);
+        let len = len as u64;
+        let pos = self.pos;
+        self.pos = self.pos.saturating_add(len);
+        let (first, end) = match self.by_fp.get(&fp) {
+            Some(&i) => {
+                let start = self.starts.get(i).copied().unwrap_or_default();
+                self.shift = start as i64 - pos as i64;
+                (i, start.saturating_add(len))
             }
+            None => {
+                let from = (pos as i64 + self.shift).max(0) as u64;
+                // The entry holding byte `from` (the last one starting at or before it).
+                let i = self
+                    .starts
+                    .partition_point(|&s| s <= from)
+                    .saturating_sub(1);
+                (i, from.saturating_add(len))
+            }
+        };
+        let mut out = Vec::new();
+        for (e, &start) in self.entries.iter().zip(&self.starts).skip(first) {
+            if out.len() == MAX_DELTA_BASES || (start >= end && !out.is_empty()) {
+                break;
+            }
+            out.push(e.id);
         }
         out
     }
@@ -177,18 +202,19 @@ mod tests {
 
     #[test]
     fn candidates_follow_fingerprints_then_position() {
-        let mut r = RefVersion::new(vec![
-            entry(0, 100, 10),
-            entry(1, 100, 11),
-            entry(2, 100, 12),
-        ]);
-        assert_eq!(r.candidates(11, 90), vec![BlobId([1; 32])]);
-        // Unknown fingerprint: the entry after the previous match; longer: plus its successor.
-        assert_eq!(r.candidates(99, 150), vec![BlobId([2; 32])]);
-        assert_eq!(r.candidates(98, 10), Vec::<BlobId>::new());
-        assert_eq!(
-            r.candidates(10, 150),
-            vec![BlobId([0; 32]), BlobId([1; 32])]
-        );
+        let id = |i: u8| BlobId([i; 32]);
+        let mut r = RefVersion::new((0..6).map(|i| entry(i, 100, 10 + u64::from(i))).collect());
+        // New chunk 0 (0..90) matches old entry 1 (100..200): the new version sits 100 on.
+        assert_eq!(r.candidates(11, 90), vec![id(1)]);
+        // No match, new 90..240 → old 190..340: entries 1, 2, 3.
+        assert_eq!(r.candidates(99, 150), vec![id(1), id(2), id(3)]);
+        // No match, new 240..1240 → old 340..: entries 3, 4, 5 (the rest).
+        assert_eq!(r.candidates(98, 1000), vec![id(3), id(4), id(5)]);
+        // A match longer than its entry takes successors, at most four.
+        assert_eq!(r.candidates(10, 401), vec![id(0), id(1), id(2), id(3)]);
+        // No match after it: placed by that last match (new 1641 → old 401).
+        assert_eq!(r.candidates(97, 10), vec![id(4)]);
+        // Past the old version's end: up to the last entry.
+        assert_eq!(r.candidates(96, 10_000), vec![id(4), id(5)]);
     }
 }

@@ -17,8 +17,12 @@ use format_spec::limits::{MAX_DELTA_BASES, MAX_DELTA_DEPTH};
 
 /// A delta at most 1/`TINY` of the raw chunk is kept without trying the plain frame.
 pub const TINY: usize = 32;
-/// Otherwise it is kept when at most 1/`SMALLER` of the plain zstd frame.
-pub const SMALLER: usize = 2;
+/// Otherwise it is kept when at most `KEEP_NUM`/`KEEP_DEN` (3/4) of the plain zstd frame:
+/// clearly smaller, yet a chunk half made of new rows (inserted into space freed by deleted
+/// ones) still gains its unchanged half.
+pub const KEEP_NUM: usize = 3;
+/// See [`KEEP_NUM`].
+pub const KEEP_DEN: usize = 4;
 
 /// Turns candidate bases into bases a new delta may use: indexed data blobs of depth below
 /// `MAX_DELTA_DEPTH` (a deeper candidate is replaced by its own bases), at most
@@ -61,6 +65,7 @@ pub fn seal_chunk(
 ) -> Result<SealedBlob> {
     let bases = resolve_bases(index, candidates, data.len());
     if bases.is_empty() {
+        tracing::debug!(chunk = %id, raw = data.len(), candidates = candidates.len(), "no usable base");
         return seal_blob_at(repo, BlobKind::Data, id, data, level);
     }
     HISTORY.with(|h| {
@@ -108,7 +113,8 @@ fn seal_against(
         return seal_stored(repo, as_delta(delta), data, history);
     }
     let (encoding, plain) = blob::encode(data, level);
-    if delta.len().saturating_mul(SMALLER) <= plain.len() {
+    tracing::debug!(chunk = %id, raw = data.len(), delta = delta.len(), plain = plain.len(), bases = bases.len(), history = history.len(), "large delta");
+    if delta.len().saturating_mul(KEEP_DEN) <= plain.len().saturating_mul(KEEP_NUM) {
         seal_stored(repo, as_delta(delta), data, history)
     } else {
         let stored = Stored {
