@@ -114,18 +114,29 @@ PY
 echo "- whole repository after the week: $(mb "$(size "$W/s2")") MB (restic would hold about $(mb $((RESTIC_MEAN * ${#HEX[@]}))) MB)"
 echo
 if (( ${#TPCH[@]} >= 2 )); then
-  echo "## 3. dumps-tpch: bytes per hourly incremental"
+  echo "## 3. dumps-tpch: bytes per hourly incremental (${TPCH_KEYS:-3} repositories: the chunker key is random per repository)"
   echo
-  echo "| dump | level | strata stored MB | deltas | restic added MB | restic/strata |"
-  echo "|---|---|---|---|---|---|"
-  init "$W/s3"; restic init -q -r "$W/r3" >/dev/null
-  for i in "${!TPCH[@]}"; do
-    lvl=$([ "$i" = 0 ] && echo full || echo incr)
-    read -r sg st db dbytes rb sid <<<"$(sbackup "$W/s3" "${TPCH[$i]}" "$lvl")"
-    rg=$(rbackup "$W/r3" "${TPCH[$i]}")
-    python3 -c "print(f'| $(basename "${TPCH[$i]}") | $lvl | {$sg/1e6:.3f} | $db | {$rg/1e6:.1f} | {$rg/$sg:.0f} |')"
+  echo "| repository | dump | level | strata stored MB | deltas | restic added MB | restic/strata |"
+  echo "|---|---|---|---|---|---|---|"
+  restic init -q -r "$W/r3" >/dev/null
+  declare -a RT
+  for i in "${!TPCH[@]}"; do RT[$i]=$(rbackup "$W/r3" "${TPCH[$i]}"); done
+  rm -rf "$W/r3"
+  TSUM=0; TN=0; RSUM=0
+  for k in $(seq 1 "${TPCH_KEYS:-3}"); do
+    init "$W/s3"
+    for i in "${!TPCH[@]}"; do
+      lvl=$([ "$i" = 0 ] && echo full || echo incr)
+      read -r sg st db dbytes rb sid <<<"$(sbackup "$W/s3" "${TPCH[$i]}" "$lvl")"
+      rg=${RT[$i]}
+      if (( i > 0 )); then TSUM=$((TSUM + sg)); RSUM=$((RSUM + rg)); TN=$((TN + 1)); fi
+      python3 -c "print(f'| $k | $(basename "${TPCH[$i]}") | $lvl | {$sg/1e6:.3f} | $db | {$rg/1e6:.1f} | {$rg/$sg:.0f} |')"
+    done
+    rm -rf "$W/s3"
   done
-  rm -rf "$W/s3" "$W/r3"
+  echo
+  python3 -c "print(f'- mean per incr: {$TSUM/$TN/1e6:.3f} MB over $TN; restic mean {$RSUM/$TN/1e6:.1f} MB; restic/strata = {$RSUM/$TSUM:.0f} (target ≥ 100)')"
+  echo "- changed lines dump_0 → dump_1, zstd -3: $(mb "$(changed_zstd "${TPCH[0]}" "${TPCH[1]}")") MB"
   echo
 fi
 echo "## 4. Backup throughput of an incremental: deltas on vs off (best of 3)"
@@ -141,8 +152,9 @@ echo
 echo "## 5. Restore of a delta-heavy incremental vs the full (strata dump > /dev/null, best of 3)"
 echo
 last=$(( ${#HEX[@]} - 1 )); (( last % DIFF_EVERY == 0 )) && last=$((last - 1))
-t() { local best=999 a b; for r in 1 2 3; do a=$(date +%s.%N); "$S" -r "$W/s2" dump "$1" /db.sql > /dev/null; b=$(date +%s.%N); best=$(python3 -c "print(min($best, $b-$a))"); done; echo "$best"; }
+t() { local best=999 a b; for r in 1 2 3; do a=$(date +%s.%N); /usr/bin/time -o "$W/rss.$1" -f %M "$S" -r "$W/s2" dump "$1" /db.sql > /dev/null; b=$(date +%s.%N); best=$(python3 -c "print(min($best, $b-$a))"); done; echo "$best"; }
 tf=$(t "${IDS[0]}"); ti=$(t "${IDS[$last]}")
+echo "- peak RSS: full $(( $(cat "$W/rss.${IDS[0]}") / 1024 )) MiB, incr $(( $(cat "$W/rss.${IDS[$last]}") / 1024 )) MiB (base cache bound 32 MiB)"
 python3 -c "print(f'- full (dump 0): {$tf:.2f} s ({1.08/$tf:.2f} GB/s); incr (dump $last, deltas two deep): {$ti:.2f} s ({1.08/$ti:.2f} GB/s); throughput incr/full = {$tf/$ti:.2f} (target ≥ 0.8)')"
 echo
 echo "## 6. Index memory per TB of unique data"

@@ -45,7 +45,7 @@ for i in "${!DUMPS[@]}"; do
   python3 -c "print(f'| $(basename "${DUMPS[$i]}") | $lvl | {$sb/1e6:.1f} | {($after-$before)/1e6:.1f} | {$sb/max(1,$after-$before):.2f} |')"
 done
 echo
-echo "Incrementals store changed chunks whole until delta chunks land (DESIGN.md §4b)."
+echo "Incrementals store changed chunks as deltas against the parent's version (DESIGN.md §4b; benches/deltas.sh measures them)."
 echo
 echo "## 2. Metadata of an incremental of an unchanged 1 GiB file"
 echo

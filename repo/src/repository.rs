@@ -356,13 +356,14 @@ impl Repository {
     /// `MAX_DELTA_DEPTH` deep, through the base cache).
     pub fn read_blob(&self, index: &MasterIndex, id: &BlobId, kind: BlobKind) -> Result<Vec<u8>> {
         let loc = self.locate(index, id, kind)?;
-        let history = if loc.encoding == Encoding::ZstdDelta {
-            self.delta_history(index, id)?
-        } else {
-            Arc::default()
-        };
+        if loc.encoding != Encoding::ZstdDelta {
+            let stored = self.read_stored(index, id, &loc)?;
+            return self.decode_checked(index, id, &loc, &stored, &[]);
+        }
         let stored = self.read_stored(index, id, &loc)?;
-        self.decode_checked(index, id, &loc, &stored, &history)
+        self.with_delta_history(index, id, |history| {
+            self.decode_checked(index, id, &loc, &stored, history)
+        })?
     }
 
     /// The index entry of a blob referenced as `kind`, with the checks every read makes.
@@ -433,11 +434,23 @@ impl Repository {
         Ok(plain)
     }
 
-    /// The history a delta blob decodes against: its bases' plaintexts, concatenated in
-    /// entry order (SPEC.md § Blob encodings). Bases come from the cache or are read level
-    /// by level from the deepest up, so no chain is followed by recursion; a missing base,
-    /// a chain deeper than `MAX_DELTA_DEPTH` or a loop is an error naming the delta.
-    pub fn delta_history(&self, index: &MasterIndex, id: &BlobId) -> Result<Arc<Vec<u8>>> {
+    /// The history a delta blob decodes against, as an owned copy ([`Self::with_delta_history`]).
+    pub fn delta_history(&self, index: &MasterIndex, id: &BlobId) -> Result<Vec<u8>> {
+        self.with_delta_history(index, id, <[u8]>::to_vec)
+    }
+
+    /// Calls `f` with the history a delta blob decodes against: its bases' plaintexts,
+    /// concatenated in entry order (SPEC.md § Blob encodings). Bases come from the cache or
+    /// are read level by level from the deepest up, so no chain is followed by recursion; a
+    /// missing base, a chain deeper than `MAX_DELTA_DEPTH` or a loop is an error naming the
+    /// delta. Concatenations go to per-thread buffers (one base is lent, not copied): fresh
+    /// multi-MiB buffers per chunk cost more in page faults than the decoding itself.
+    pub fn with_delta_history<R>(
+        &self,
+        index: &MasterIndex,
+        id: &BlobId,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R> {
         let chain_err = |e: ChainError| match e {
             ChainError::Missing(base) if base != *id => Error::MissingBase {
                 blob: id.to_hex(),
@@ -488,13 +501,14 @@ impl Repository {
                             },
                             other => other,
                         })?;
-                        let history = concat(index.bases(b), &got)?;
                         let stored = self.read_stored(index, b, &loc)?;
                         // Authenticated, decoded, not re-hashed: a base only ever serves as
                         // history, and every plaintext built on it is re-hashed against its
                         // own ID (a wrong base cannot yield a right one). That saves two
                         // BLAKE3 passes per changed chunk of a depth-2 restore.
-                        let p = Arc::new(decode_stored(index, b, &loc, &stored, &history)?);
+                        let p = Arc::new(with_concat(index.bases(b), &got, &MID_HISTORY, |h| {
+                            decode_stored(index, b, &loc, &stored, h)
+                        })??);
                         self.cache.insert(*b, Arc::clone(&p));
                         p
                     }
@@ -502,7 +516,7 @@ impl Repository {
                 got.insert(*b, plain);
             }
         }
-        concat(index.bases(id), &got)
+        with_concat(index.bases(id), &got, &LEAF_HISTORY, f)
     }
 
     /// The base cache (hit counts for benchmarks and tests).
@@ -565,31 +579,36 @@ fn decode_stored(
     }
 }
 
-/// Concatenates base plaintexts already decoded into `got`, in the order given; one base
-/// is shared, not copied.
-fn concat(
+thread_local! {
+    // Concatenated histories, reused per thread: one for the bases of a blob's bases, one for
+    // the blob's own (both can be in use at once: the second is filled after the first).
+    static MID_HISTORY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    static LEAF_HISTORY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with the base plaintexts (already decoded into `got`) concatenated in the order
+/// given: one base is lent as is, several are copied into the thread's `buf`.
+fn with_concat<R>(
     bases: &[BlobId],
     got: &std::collections::HashMap<BlobId, Arc<Vec<u8>>>,
-) -> Result<Arc<Vec<u8>>> {
-    if let [only] = bases {
-        return got.get(only).cloned().ok_or_else(|| Error::MissingBlob {
-            blob: only.to_hex(),
-            needed_by: "a delta read".into(),
-        });
-    }
-    let mut out = Vec::with_capacity(
-        bases
-            .iter()
-            .filter_map(|b| got.get(b))
-            .map(|p| p.len())
-            .sum(),
-    );
-    for b in bases {
-        let p = got.get(b).ok_or_else(|| Error::MissingBlob {
+    buf: &'static std::thread::LocalKey<std::cell::RefCell<Vec<u8>>>,
+    f: impl FnOnce(&[u8]) -> R,
+) -> Result<R> {
+    let get = |b: &BlobId| {
+        got.get(b).ok_or_else(|| Error::MissingBlob {
             blob: b.to_hex(),
             needed_by: "a delta read".into(),
-        })?;
-        out.extend_from_slice(p);
+        })
+    };
+    if let [only] = bases {
+        return Ok(f(get(only)?));
     }
-    Ok(Arc::new(out))
+    buf.with(|cell| {
+        let mut out = cell.borrow_mut();
+        out.clear();
+        for b in bases {
+            out.extend_from_slice(get(b)?);
+        }
+        Ok(f(&out))
+    })
 }

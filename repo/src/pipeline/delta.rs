@@ -15,6 +15,9 @@ use format_spec::delta::WINDOW_LOG_MAX;
 use format_spec::id::BlobId;
 use format_spec::limits::{MAX_DELTA_BASES, MAX_DELTA_DEPTH};
 
+/// Bases are added until their plaintexts reach this multiple of the chunk's length.
+pub const HISTORY_FACTOR: usize = 2;
+
 /// A delta at most 1/`TINY` of the raw chunk is kept without trying the plain frame.
 pub const TINY: usize = 32;
 /// Otherwise it is kept when at most `KEEP_NUM`/`KEEP_DEN` (3/4) of the plain zstd frame:
@@ -33,7 +36,15 @@ pub fn resolve_bases(index: &MasterIndex, candidates: &[BlobId], raw_len: usize)
     let mut add = |b: &BlobId, out: &mut Vec<BlobId>| {
         let Some(loc) = index.get(b) else { return };
         let fits = (history + loc.raw_len as usize + raw_len) <= (1usize << WINDOW_LOG_MAX);
-        if loc.kind == BlobKind::Data && fits && out.len() < MAX_DELTA_BASES && !out.contains(b) {
+        // Enough history to cover the chunk with room for a moved cut; more only slows the
+        // delta's compression and every restore of it.
+        let enough = history >= HISTORY_FACTOR * raw_len;
+        if loc.kind == BlobKind::Data
+            && fits
+            && !enough
+            && out.len() < MAX_DELTA_BASES
+            && !out.contains(b)
+        {
             history += loc.raw_len as usize;
             out.push(*b);
         }
