@@ -186,18 +186,23 @@ fn full_then_incr(r: &TestRepo) -> (String, Vec<u8>, Vec<String>) {
     (v["id"].as_str().unwrap().to_string(), data, full_index)
 }
 
+/// The index, one delta blob of it and that delta's first base.
+fn a_delta_and_its_base(r: &TestRepo) -> (strata_repo::index::MasterIndex, BlobId, BlobId) {
+    let index = open(r).load_index().unwrap();
+    let delta = *index
+        .blobs()
+        .find(|(_, l)| l.encoding == Encoding::ZstdDelta)
+        .unwrap()
+        .0;
+    let base = index.bases(&delta)[0];
+    (index, delta, base)
+}
+
 #[test]
 fn a_missing_base_is_an_error_naming_both_blobs_and_check_reports_it() {
     let r = TestRepo::new();
     let (incr, _, full_index) = full_then_incr(&r);
-    let repo = open(&r);
-    let index = repo.load_index().unwrap();
-    let (delta, _) = index
-        .blobs()
-        .find(|(_, l)| l.encoding == Encoding::ZstdDelta)
-        .map(|(b, l)| (*b, *l))
-        .unwrap();
-    let base = index.bases(&delta)[0];
+    let (_, delta, base) = a_delta_and_its_base(&r);
     // Without the full's index file, the bases are in no index.
     for name in &full_index {
         std::fs::remove_file(r.repo.join("index").join(name)).unwrap();
@@ -236,14 +241,7 @@ fn a_missing_base_is_an_error_naming_both_blobs_and_check_reports_it() {
 fn a_damaged_base_pack_fails_the_restore_and_check_read_data_names_the_delta() {
     let r = TestRepo::new();
     let (incr, _, _) = full_then_incr(&r);
-    let repo = open(&r);
-    let index = repo.load_index().unwrap();
-    let delta = index
-        .blobs()
-        .find(|(_, l)| l.encoding == Encoding::ZstdDelta)
-        .map(|(b, _)| *b)
-        .unwrap();
-    let base = index.bases(&delta)[0];
+    let (index, delta, base) = a_delta_and_its_base(&r);
     let loc = index.get(&base).unwrap();
     let pack = index.pack(loc.pack).0.to_hex();
     let path = r.repo.join("data").join(&pack[..2]).join(&pack);
