@@ -24,8 +24,6 @@ struct Inner {
     map: HashMap<BlobId, (Arc<Vec<u8>>, u64)>,
     bytes: usize,
     tick: u64,
-    hits: u64,
-    misses: u64,
 }
 
 impl BlobCache {
@@ -46,16 +44,10 @@ impl BlobCache {
         let mut g = self.lock();
         g.tick += 1;
         let tick = g.tick;
-        let found = g.map.get_mut(id).map(|(v, t)| {
+        g.map.get_mut(id).map(|(v, t)| {
             *t = tick;
             Arc::clone(v)
-        });
-        if found.is_some() {
-            g.hits += 1;
-        } else {
-            g.misses += 1;
-        }
-        found
+        })
     }
 
     /// Caches a plaintext, evicting the least recently used entries beyond the bound.
@@ -85,12 +77,6 @@ impl BlobCache {
     /// Bytes held now.
     pub fn bytes(&self) -> usize {
         self.lock().bytes
-    }
-
-    /// (hits, misses) since creation.
-    pub fn stats(&self) -> (u64, u64) {
-        let g = self.lock();
-        (g.hits, g.misses)
     }
 }
 

@@ -519,11 +519,6 @@ impl Repository {
         with_concat(index.bases(id), &got, &LEAF_HISTORY, f)
     }
 
-    /// The base cache (hit counts for benchmarks and tests).
-    pub fn cache(&self) -> &BlobCache {
-        &self.cache
-    }
-
     /// A data blob's plaintext through the base cache (delta bases during backup).
     pub fn read_base(&self, index: &MasterIndex, id: &BlobId) -> Result<Arc<Vec<u8>>> {
         if let Some(p) = self.cache.get(id) {

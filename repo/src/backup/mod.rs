@@ -145,13 +145,9 @@ pub fn backup(
     if let Some(n) = &plan.note {
         tracing::info!("{n}");
     }
-    // Files are compared with the parent (a stream has no metadata to trust, but its
-    // parent version still supplies delta bases).
-    let parent_tree = match (&opts.source, &plan.parent) {
-        (Source::Paths(_), Some((_, p))) => Some(p.tree),
-        (_, Some((_, p))) if opts.deltas => Some(p.tree),
-        _ => None,
-    };
+    // Files are compared with the parent; a stream has no metadata to trust, but the
+    // parent's version of it still tells changed from new and supplies delta bases.
+    let parent_tree = plan.parent.as_ref().map(|(_, p)| p.tree);
     let read_before = repo.blob_bytes_read();
     let excludes = build_excludes(&opts.excludes)?;
     let chunker = Chunker::new(&repo.keys().chunker, repo.config().chunker);
