@@ -11,7 +11,7 @@ use super::source::Event;
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
 use crate::pipeline::delta::seal_chunk;
-use crate::pipeline::seal::{seal_blob, seal_blob_at, SealedBlob};
+use crate::pipeline::seal::{seal_blob, SealedBlob};
 use crate::progress::Progress;
 use crate::repository::Repository;
 use crossbeam_channel::Sender;
@@ -68,12 +68,10 @@ impl<'a> Claims<'a> {
                 Event::Chunk(data, info) => {
                     let id = self.repo.keys().blob_id(data);
                     if self.claim(&id) {
-                        let sealed = if info.bases.is_empty() {
-                            seal_blob_at(self.repo, BlobKind::Data, id, data, info.level)
-                        } else {
+                        Some(
                             seal_chunk(self.repo, self.index, id, data, info.level, &info.bases)
-                        };
-                        Some(sealed.map(|s| (id, Some(s))))
+                                .map(|s| (id, Some(s))),
+                        )
                     } else {
                         Some(Ok((id, None)))
                     }

@@ -76,7 +76,9 @@ pub fn seal_chunk(
 ) -> Result<SealedBlob> {
     let bases = resolve_bases(index, candidates, data.len());
     if bases.is_empty() {
-        tracing::debug!(chunk = %id, raw = data.len(), candidates = candidates.len(), "no usable base");
+        if !candidates.is_empty() {
+            tracing::debug!(chunk = %id, candidates = candidates.len(), "no usable base");
+        }
         return seal_blob_at(repo, BlobKind::Data, id, data, level);
     }
     HISTORY.with(|h| {
