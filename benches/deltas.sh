@@ -10,7 +10,7 @@
 #  3. the dumps-tpch series (TPC-H SF1, 1.24 GB): bytes per hourly incremental vs restic;
 #  4. backup throughput of an incremental with deltas on vs `--no-delta` (best of 3);
 #  5. restore (`strata dump`) of a delta-heavy incremental vs the full (best of 3);
-#  6. index memory per TB of unique data at the chunk size used.
+#  6. index memory per TB of unique data at the chunk size used (benches/index_memory.rs).
 # Data: /work/shared/datasets/make-bench-data.sh DATA_DIR (NDUMPS=24 for section 2).
 # Needs restic (apt) and zstd. Run on an idle machine: sections 4 and 5 are timings.
 set -euo pipefail
@@ -160,13 +160,14 @@ echo
 echo "## 6. Index memory per TB of unique data"
 echo
 "$S" -r "$W/s2" --json check > "$W/check.json" || true
-python3 - "$W/check.json" "$(size "$W/s2")" <<'PY'
+python3 - "$W/check.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))["stats"]
-per_entry = 64  # BlobId 32 + location 20, hashbrown slot padding and control byte at 7/8 load
-mean_chunk = 1.25e6  # measured below from the full: raw bytes / data blobs ≈ 1.25 MB at avg 1 MiB
-print(f"- blobs in the week's index: {c['blobs']} ({c['deltas']} deltas), packs {c['packs']}")
-print(f"- at ~{mean_chunk/1e6:.2f} MB per chunk, 1 TB of unique data is {1e12/mean_chunk/1e6:.2f} M blobs → about {1e12/mean_chunk*per_entry/2**20:.0f} MiB of master index ({per_entry} B per entry), plus {32+16} B per delta for its base list")
+print(f"- the week's index: {c['blobs']} blobs, {c['deltas']} of them deltas ({100*c['deltas']/c['blobs']:.0f} %), {c['packs']} packs")
 PY
+echo "- master index measured (benches/index_memory.rs: resident-set growth while loading 0.8 M blobs, the count of 1 TB at 1.25 MB per chunk):"
+for share in 0 0.95; do
+  echo "  - delta share $share: $(cargo run --release -q -p strata-benches --example index_memory --manifest-path "$ROOT/Cargo.toml" 800000 1.25e6 $share)"
+done
 echo "- load at end: $(uptime | sed 's/.*load/load/')"
 } | tee "$OUT"

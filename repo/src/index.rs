@@ -24,14 +24,20 @@ pub struct BlobLocation {
     pub stored_len: u32,
     /// Plaintext length.
     pub raw_len: u32,
+    /// A delta's bases: where they start in the index's base list, and how many (0: plain).
+    base_at: u32,
+    base_count: u8,
 }
 
 /// Blob ID → location, over all live index files.
 #[derive(Default)]
 pub struct MasterIndex {
     blobs: HashMap<BlobId, BlobLocation>,
-    /// Base IDs of the blobs indexed as `zstd-delta` (few: only changed data chunks).
-    bases: HashMap<BlobId, Box<[BlobId]>>,
+    /// Base IDs of every blob indexed as `zstd-delta`, back to back; each location says
+    /// where its own start (one flat list: 32 bytes per base, no allocation per delta).
+    base_ids: Vec<BlobId>,
+    /// Blobs indexed as deltas.
+    deltas: usize,
     packs: Vec<(PackId, u64)>,
     pack_pos: HashMap<PackId, u32>,
     /// Index files loaded (live ones only).
@@ -63,13 +69,15 @@ impl MasterIndex {
         for p in &f.packs {
             let pos = self.pack_position(p.id, p.size);
             for b in &p.blobs {
-                let loc = BlobLocation {
+                let mut loc = BlobLocation {
                     pack: pos,
                     kind: b.kind,
                     encoding: b.enc,
                     offset: b.off,
                     stored_len: b.len,
                     raw_len: b.raw,
+                    base_at: 0,
+                    base_count: 0,
                 };
                 // Any copy will do, but a plain one beats a delta: it needs no base (a
                 // `full` stores plain copies of chunks it finds only as deltas).
@@ -78,11 +86,20 @@ impl MasterIndex {
                         if !(old.encoding == Encoding::ZstdDelta
                             && b.enc != Encoding::ZstdDelta) => {}
                     _ => {
-                        self.blobs.insert(b.id, loc);
                         if b.enc == Encoding::ZstdDelta {
-                            self.bases.insert(b.id, b.bases.clone().into_boxed_slice());
-                        } else {
-                            self.bases.remove(&b.id);
+                            // Validated index files name at most MAX_DELTA_BASES bases.
+                            let count = b.bases.len().min(format_spec::limits::MAX_DELTA_BASES);
+                            // Past 4 billion bases (never: 128 GiB of them) a delta would
+                            // read as plain and fail its frame check; nothing unsafe.
+                            loc.base_at = u32::try_from(self.base_ids.len()).unwrap_or(u32::MAX);
+                            loc.base_count = count as u8;
+                            self.base_ids.extend(b.bases.iter().take(count));
+                            self.deltas += 1;
+                        }
+                        if let Some(old) = self.blobs.insert(b.id, loc) {
+                            if old.base_count > 0 {
+                                self.deltas -= 1;
+                            }
                         }
                     }
                 }
@@ -123,12 +140,18 @@ impl MasterIndex {
 
     /// The bases of a blob indexed as a delta; empty for plain blobs and unknown IDs.
     pub fn bases(&self, id: &BlobId) -> &[BlobId] {
-        self.bases.get(id).map(|b| &b[..]).unwrap_or_default()
+        self.blobs
+            .get(id)
+            .and_then(|l| {
+                let at = l.base_at as usize;
+                self.base_ids.get(at..at + usize::from(l.base_count))
+            })
+            .unwrap_or_default()
     }
 
     /// Number of blobs indexed as deltas.
     pub fn delta_count(&self) -> usize {
-        self.bases.len()
+        self.deltas
     }
 
     /// The delta depth of a blob (SPEC.md § Blob encodings), without recursion.
