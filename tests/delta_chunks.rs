@@ -40,8 +40,13 @@ fn changed_rows(rows: usize, h: usize) -> Vec<usize> {
 }
 
 fn backup_stdin(r: &TestRepo, data: &[u8], level: &str) -> Value {
+    backup_stdin_with(r, data, level, &[])
+}
+
+/// `backup --stdin` of `data` at `level` with `extra` arguments; the summary JSON.
+fn backup_stdin_with(r: &TestRepo, data: &[u8], level: &str, extra: &[&str]) -> Value {
     use std::io::Write;
-    let mut c = r.cmd(&[
+    let mut args = vec![
         "--json",
         "backup",
         "--stdin",
@@ -51,7 +56,9 @@ fn backup_stdin(r: &TestRepo, data: &[u8], level: &str) -> Value {
         "db",
         "--level",
         level,
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let mut c = r.cmd(&args);
     c.stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -145,26 +152,7 @@ fn no_delta_stores_changed_chunks_plain() {
     let r = TestRepo::new();
     backup_stdin(&r, &dump(ROWS, 0, &[]), "full");
     let data = dump(ROWS, 1, &changed_rows(ROWS, 1));
-    use std::io::Write;
-    let mut c = r.cmd(&[
-        "--json",
-        "backup",
-        "--stdin",
-        "--stdin-name",
-        "db.sql",
-        "--set",
-        "db",
-        "--level",
-        "incr",
-        "--no-delta",
-    ]);
-    c.stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(&data).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_ok(&out);
-    let v: Value = serde_json::from_slice(out.stdout.trim_ascii()).unwrap();
+    let v = backup_stdin_with(&r, &data, "incr", &["--no-delta"]);
     assert_eq!(v["delta_blobs"], 0, "{v}");
     assert!(
         v["summary"]["bytes_stored"].as_u64().unwrap() > 500_000,
