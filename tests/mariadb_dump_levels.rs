@@ -97,6 +97,10 @@ fn each_level_restores_the_database_as_it_was_at_that_backup() {
         assert_eq!(snap["level"], level, "{snap}");
         assert!(snap["note"].is_null(), "{snap}");
         assert_eq!(snap["exit_status"], 0);
+        // Changed chunks after the full are deltas against the parent's dump; each snapshot
+        // still restores its own moment below.
+        let deltas = snap["delta_blobs"].as_u64().unwrap_or(0);
+        assert_eq!(deltas > 0, k > 0, "{snap}");
         taken.push((snap, at));
     }
 
