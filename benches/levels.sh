@@ -42,7 +42,7 @@ for i in "${!DUMPS[@]}"; do
   out=$("$S" -r "$W/s1" backup "$SRC" --set pg:bench --level "$lvl" --json -q)
   sb=$(echo "$out" | json "d['summary']['bytes_stored']")
   before=$(size "$W/r1"); restic -q -r "$W/r1" backup "$SRC" >/dev/null; after=$(size "$W/r1")
-  python3 -c "print(f'| $(basename "${DUMPS[$i]}") | $lvl | {$sb/1e6:.1f} | {($after-$before)/1e6:.1f} | {$sb/max(1,$after-$before):.2f} |')"
+  python3 -c "print(f'| $(basename "${DUMPS[$i]}") | $lvl | {$sb/1e6:.1f} | {($after-$before)/1e6:.1f} | {$sb/max(1,$after-$before):.4f} |')"
 done
 echo
 echo "Incrementals store changed chunks as deltas against the parent's version (DESIGN.md §4b; benches/deltas.sh measures them)."
