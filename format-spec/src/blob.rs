@@ -213,7 +213,7 @@ pub fn decode_into(
         Encoding::ZstdDelta => {
             return Err(DecodeError::Invalid {
                 what: "blob encoding",
-                reason: "zstd-delta needs its base blobs; use decode_delta".into(),
+                reason: "zstd-delta needs its base blobs; use decode_against".into(),
             })
         }
     }
@@ -224,6 +224,21 @@ pub fn decode_into(
         });
     }
     Ok(())
+}
+
+/// Decodes a blob of any encoding into `out` (cleared first): `history` is the concatenated
+/// base plaintexts of a `zstd-delta` blob ([`crate::delta`]) and unused for the others.
+pub fn decode_against(
+    encoding: Encoding,
+    stored: &[u8],
+    raw_len: u32,
+    history: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
+    match encoding {
+        Encoding::ZstdDelta => crate::delta::decompress_into(history, stored, raw_len, out),
+        _ => decode_into(encoding, stored, raw_len, out),
+    }
 }
 
 /// Reverses [`encode`], allocating at most `raw_len` (bounded by `MAX_BLOB_SIZE`) bytes.

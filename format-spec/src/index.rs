@@ -56,6 +56,21 @@ pub struct IndexBlob {
     pub bases: Vec<BlobId>,
 }
 
+impl From<crate::pack::PackEntry> for IndexBlob {
+    /// An index entry says what the pack header's entry says (SPEC.md § Index files).
+    fn from(e: crate::pack::PackEntry) -> Self {
+        Self {
+            id: e.id,
+            kind: e.kind,
+            enc: e.encoding,
+            off: e.offset,
+            len: e.stored_len,
+            raw: e.raw_len,
+            bases: e.bases,
+        }
+    }
+}
+
 impl IndexFile {
     /// Checks the version and that every entry lies inside its pack.
     pub fn validate(&self) -> Result<(), DecodeError> {

@@ -153,15 +153,7 @@ fn read_pack(repo: &Repository, name: &str, size: u64) -> PackOutcome {
     let mut bad = Vec::new();
     for e in header.entries {
         match check_blob(repo, &bytes, &e) {
-            Ok(()) => blobs.push(IndexBlob {
-                id: e.id,
-                kind: e.kind,
-                enc: e.encoding,
-                off: e.offset,
-                len: e.stored_len,
-                raw: e.raw_len,
-                bases: e.bases,
-            }),
+            Ok(()) => blobs.push(IndexBlob::from(e)),
             Err(reason) => bad.push(DamagedBlob {
                 blob: e.id.to_hex(),
                 pack: name.to_string(),

@@ -563,15 +563,14 @@ fn decode_stored(
     stored: &[u8],
     history: &[u8],
 ) -> Result<Vec<u8>> {
-    let what = || format!("pack {} (blob {})", index.pack(loc.pack).0, id.short());
-    if loc.encoding == Encoding::ZstdDelta {
-        let mut out = Vec::new();
-        format_spec::delta::decompress_into(history, stored, loc.raw_len, &mut out)
-            .map_err(|e| Error::damaged(what(), e))?;
-        Ok(out)
-    } else {
-        blob::decode(loc.encoding, stored, loc.raw_len).map_err(|e| Error::damaged(what(), e))
-    }
+    let mut out = Vec::new();
+    blob::decode_against(loc.encoding, stored, loc.raw_len, history, &mut out).map_err(|e| {
+        Error::damaged(
+            format!("pack {} (blob {})", index.pack(loc.pack).0, id.short()),
+            e,
+        )
+    })?;
+    Ok(out)
 }
 
 thread_local! {

@@ -125,12 +125,8 @@ fn check_pack(
             let (stored, plain) = &mut *cell.borrow_mut();
             crypto::open_into(&repo.keys().encryption, kind, &aad, sealed, stored)
                 .map_err(|err| err.to_string())?;
-            if e.enc == Encoding::ZstdDelta {
-                format_spec::delta::decompress_into(&history, stored, e.raw, plain)
-            } else {
-                blob::decode_into(e.enc, stored, e.raw, plain)
-            }
-            .map_err(|err| err.to_string())?;
+            blob::decode_against(e.enc, stored, e.raw, &history, plain)
+                .map_err(|err| err.to_string())?;
             if repo.keys().blob_id(plain) == *blob_id {
                 Ok(())
             } else {

@@ -112,19 +112,7 @@ pub fn write_pack(
         PackId(repo.write_named_parts(FileType::Pack, &parts)?)
     };
     tracing::debug!(pack = %id.short(), bytes = size, blobs = header.entries.len(), "pack written");
-    let blobs = header
-        .entries
-        .into_iter()
-        .map(|e| IndexBlob {
-            id: e.id,
-            kind: e.kind,
-            enc: e.encoding,
-            off: e.offset,
-            len: e.stored_len,
-            raw: e.raw_len,
-            bases: e.bases,
-        })
-        .collect();
+    let blobs = header.entries.into_iter().map(IndexBlob::from).collect();
     Ok(IndexPack {
         id,
         size: size as u64,

@@ -104,12 +104,8 @@ pub fn seal_stored(
         let (opened, decoded) = &mut *s.borrow_mut();
         crypto::open_into(&repo.keys().encryption, okind, &aad, &bytes, opened)
             .map_err(|e| Error::damaged(what(), e))?;
-        if encoding == Encoding::ZstdDelta {
-            format_spec::delta::decompress_into(history, opened, raw_len, decoded)
-        } else {
-            blob::decode_into(encoding, opened, raw_len, decoded)
-        }
-        .map_err(|e| Error::damaged(what(), e))?;
+        blob::decode_against(encoding, opened, raw_len, history, decoded)
+            .map_err(|e| Error::damaged(what(), e))?;
         // The caller derived `id` from `plaintext`; getting the same bytes back is the same
         // proof as re-hashing them, at memcmp speed.
         Ok::<_, Error>(decoded.as_slice() == plaintext)
