@@ -27,7 +27,7 @@ fn backup_once(repo: &Repository, file: &Path) -> BackupOutcome {
         level: Requested::Full,
         deltas: true,
     };
-    backup(repo, &opts, &NoProgress).expect("backup of the bench dump")
+    backup(repo, &opts, &NoProgress, None).expect("backup of the bench dump")
 }
 
 fn backup_e2e(c: &mut Criterion) {

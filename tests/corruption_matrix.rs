@@ -103,6 +103,8 @@ fn setup() -> Fixture {
             .as_nanos() as i64,
         exclusive: false,
         command: "backup".into(),
+        started_ns: 0,
+        prune: false,
     };
     let lock = repo
         .save(FileType::Lock, format_spec::crypto::ObjectKind::Lock, &rec)

@@ -22,6 +22,8 @@ fn write_lock(r: &TestRepo, pid: u32, exclusive: bool) {
             .as_nanos() as i64,
         exclusive,
         command: "prune".into(),
+        started_ns: 0,
+        prune: false,
     };
     repo.save(FileType::Lock, format_spec::crypto::ObjectKind::Lock, &rec)
         .unwrap();

@@ -245,6 +245,8 @@ fn live_exclusive_lock_blocks_repair_with_exit_11() {
             .as_nanos() as i64,
         exclusive: true,
         command: "prune".into(),
+        started_ns: 0,
+        prune: false,
     };
     repo.save(FileType::Lock, format_spec::crypto::ObjectKind::Lock, &rec)
         .unwrap();

@@ -79,6 +79,8 @@ enum Command {
     Unlock(cmd::unlock::Args),
     /// Check structure and index consistency; `--read-data` re-reads and re-hashes blobs.
     Check(cmd::check::Args),
+    /// Remove data no snapshot needs; repack mostly-unused packs. Backups may run meanwhile.
+    Prune(cmd::prune::Args),
     /// Repair the repository (`repair index`: rebuild the index from pack headers).
     #[command(subcommand)]
     Repair(cmd::repair::RepairCommand),
@@ -113,6 +115,7 @@ fn main() {
         Command::Unlock(a) => cmd::unlock::run(g, a),
         Command::Check(a) => cmd::check::run(g, a),
         Command::Repair(a) => cmd::repair::run(g, a),
+        Command::Prune(a) => cmd::prune::run(g, a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -37,6 +37,7 @@ use format_spec::list::{self, Content, ListBlob, ListEntry};
 use format_spec::lock::LockRecord;
 use format_spec::object;
 use format_spec::pack::{self, PackEntry, PackHeader};
+use format_spec::pending::PendingRecord;
 use format_spec::policy::Policy;
 use format_spec::snapshot::{Level, Snapshot, Summary};
 use format_spec::tree::{Node, NodeKind, Tree, Xattr};
@@ -2078,6 +2079,8 @@ fn locks(out: &mut Out) {
         time_ns: TIME_NS,
         exclusive: false,
         command: "backup".into(),
+        started_ns: 0,
+        prune: false,
     };
     out.write(&sealed_doc(
         "lock",
@@ -2100,6 +2103,19 @@ fn locks(out: &mut Out) {
         ObjectKind::Lock,
         &excl,
     ));
+    let mut pruning = shared.clone();
+    pruning.command = "prune".into();
+    pruning.prune = true;
+    pruning.started_ns = TIME_NS - 600_000_000_000;
+    out.write(&sealed_doc(
+        "lock",
+        "prune",
+        "locks",
+        "a prune lock (not exclusive: backups run beside it), refreshed 10 minutes after it was taken",
+        "ok",
+        ObjectKind::Lock,
+        &pruning,
+    ));
     let mut bad = shared.clone();
     bad.v = 2;
     out.write(&sealed_doc(
@@ -2109,6 +2125,44 @@ fn locks(out: &mut Out) {
         "structure version 2",
         "error:Version",
         ObjectKind::Lock,
+        &bad,
+    ));
+}
+
+fn pendings(out: &mut Out) {
+    let ok = PendingRecord {
+        v: 1,
+        time_ns: TIME_NS,
+        host: HOST.into(),
+        packs: vec![PackId([0x11; 32]), PackId([0xee; 32])],
+    };
+    out.write(&sealed_doc(
+        "pending",
+        "ok",
+        "pending-deletions",
+        "two packs announced for deletion",
+        "ok",
+        ObjectKind::Pending,
+        &ok,
+    ));
+    out.write(&sealed_doc(
+        "pending",
+        "sealed-as-lock",
+        "pending-deletions",
+        "a valid notice sealed with kind 9 (lock) in its AAD, opened as a pending notice",
+        "error:Authentication",
+        ObjectKind::Lock,
+        &ok,
+    ));
+    let mut bad = ok.clone();
+    bad.v = 2;
+    out.write(&sealed_doc(
+        "pending",
+        "version-2",
+        "pending-deletions",
+        "structure version 2",
+        "error:Version",
+        ObjectKind::Pending,
         &bad,
     ));
 }
@@ -2670,6 +2724,7 @@ fn main() {
     fingerprints(&mut out);
     snapshots(&mut out);
     locks(&mut out);
+    pendings(&mut out);
     policies(&mut out);
     drills(&mut out);
     gear(&mut out);

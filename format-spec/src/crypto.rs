@@ -105,6 +105,8 @@ pub enum ObjectKind {
     Drill = 10,
     /// A schedule policy.
     Policy = 11,
+    /// A pending-deletion notice written by prune.
+    Pending = 12,
 }
 
 impl ObjectKind {
@@ -122,6 +124,7 @@ impl ObjectKind {
             Self::Lock => "lock",
             Self::Drill => "drill",
             Self::Policy => "policy",
+            Self::Pending => "pending",
         }
     }
 }

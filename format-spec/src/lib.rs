@@ -16,6 +16,7 @@
 //! | [`config`] | Config |
 //! | [`lock`] | Locks |
 //! | [`policy`] | Policies |
+//! | [`pending`] | Pending deletions |
 //! | [`drill`] | Drills |
 //! | [`chunking`] | Chunking |
 //! | [`decode`], [`error`] | Limits |
@@ -45,6 +46,7 @@ pub mod list;
 pub mod lock;
 pub mod object;
 pub mod pack;
+pub mod pending;
 pub mod policy;
 #[cfg(test)]
 mod proptests;

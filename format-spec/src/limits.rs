@@ -30,6 +30,9 @@ pub const MAX_KEY_FILE: usize = 64 << 10;
 pub const MAX_POLICY_FILE: usize = 64 << 10;
 /// Largest drill file. SPEC.md § Drills.
 pub const MAX_DRILL_FILE: usize = 64 << 10;
+/// Largest pending-deletion notice: 1.9 million pack IDs (30 TB of 16 MiB packs).
+/// SPEC.md § Pending deletions.
+pub const MAX_PENDING_FILE: usize = 64 << 20;
 /// Largest lock file. SPEC.md § Locks.
 pub const MAX_LOCK_FILE: usize = 64 << 10;
 /// Longest node name in a tree, in bytes. SPEC.md § Trees.

@@ -29,6 +29,7 @@ use format_spec::list::{self, Content, ListBlob, ListEntry};
 use format_spec::lock::LockRecord;
 use format_spec::object;
 use format_spec::pack::{self, PackEntry, PackHeader};
+use format_spec::pending::PendingRecord;
 use format_spec::policy::Policy;
 use format_spec::snapshot::Snapshot;
 use format_spec::tree::{NodeKind, Tree};
@@ -1129,6 +1130,14 @@ fn check(v: &Vector) {
                 ObjectKind::Lock,
                 limits::MAX_LOCK_FILE,
                 LockRecord::validate,
+            );
+        }
+        "pending" => {
+            sealed_msgpack(
+                v,
+                ObjectKind::Pending,
+                limits::MAX_PENDING_FILE,
+                PendingRecord::validate,
             );
         }
         "policy" => {

@@ -130,6 +130,21 @@ pub enum Error {
     /// Invalid user input caught by the engine.
     #[error("{0}")]
     Usage(String),
+    /// This process's lock went stale or was removed: another command may have treated
+    /// it as gone (prune may have deleted data it uses), so nothing more is committed.
+    #[error("lost the repository lock ({reason}); nothing more was committed")]
+    LockLost {
+        /// Why the lock is considered lost.
+        reason: String,
+    },
+    /// Prune found something it cannot prove safe and deleted nothing.
+    #[error("prune deleted nothing: {object}: {reason}")]
+    PruneRefused {
+        /// The object at fault (snapshot, index file, pack, blob).
+        object: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -2,6 +2,11 @@
 //!
 //! Built from every index file that no other index file supersedes. Memory per blob is a
 //! fixed-size record (about 60 bytes with the map overhead), independent of the pack ID.
+//!
+//! Of several copies of a blob it keeps the one in a pack that is not pending (SPEC.md §
+//! [Pending deletions](../../SPEC.md#pending-deletions)), then a plain one. Backups ask
+//! [`MasterIndex::usable`] before they reference a blob, so they never add a reference to a
+//! blob that only packs about to be deleted hold.
 
 use format_spec::blob::{BlobKind, Encoding};
 pub use format_spec::delta::ChainError;
@@ -42,32 +47,54 @@ pub struct MasterIndex {
     pack_pos: HashMap<PackId, u32>,
     /// Index files loaded (live ones only).
     pub files: Vec<IndexId>,
+    /// Packs named by a pending notice.
+    pending: HashSet<PackId>,
 }
 
 impl MasterIndex {
     /// Builds the index from `(id, file)` pairs, dropping superseded files.
     pub fn build(files: Vec<(IndexId, IndexFile)>) -> Self {
+        Self::build_with_pending(&files, HashSet::new())
+    }
+
+    /// Builds the index, dropping superseded files, knowing which packs are pending.
+    pub fn build_with_pending(files: &[(IndexId, IndexFile)], pending: HashSet<PackId>) -> Self {
         let present: HashSet<IndexId> = files.iter().map(|(id, _)| *id).collect();
         let superseded: HashSet<IndexId> = files
             .iter()
             .flat_map(|(_, f)| f.supersedes.iter().copied())
             .filter(|id| present.contains(id))
             .collect();
-        let mut idx = Self::default();
+        let mut idx = Self {
+            pending,
+            ..Self::default()
+        };
         for (id, f) in files {
-            if superseded.contains(&id) {
+            if superseded.contains(id) {
                 continue;
             }
-            idx.files.push(id);
-            idx.add_file(&f);
+            idx.files.push(*id);
+            idx.add_file(f);
         }
         idx
+    }
+
+    /// Live index files among `files`: those no other file in the list supersedes.
+    pub fn live_files(files: &[(IndexId, IndexFile)]) -> HashSet<IndexId> {
+        let present: HashSet<IndexId> = files.iter().map(|(id, _)| *id).collect();
+        let superseded: HashSet<IndexId> = files
+            .iter()
+            .flat_map(|(_, f)| f.supersedes.iter().copied())
+            .filter(|id| present.contains(id))
+            .collect();
+        present.difference(&superseded).copied().collect()
     }
 
     /// Adds the packs of one index file.
     pub fn add_file(&mut self, f: &IndexFile) {
         for p in &f.packs {
             let pos = self.pack_position(p.id, p.size);
+            let pending = self.pending.contains(&p.id);
             for b in &p.blobs {
                 let mut loc = BlobLocation {
                     pack: pos,
@@ -79,12 +106,16 @@ impl MasterIndex {
                     base_at: 0,
                     base_count: 0,
                 };
-                // Any copy will do, but a plain one beats a delta: it needs no base (a
-                // `full` stores plain copies of chunks it finds only as deltas).
+                // Any copy will do, but one outside pending packs beats one inside (it
+                // survives the prune that announced them), and then a plain one beats a
+                // delta: it needs no base (a `full` stores plain copies of chunks it finds
+                // only as deltas).
+                let rank = |pending: bool, enc: Encoding| {
+                    (u8::from(!pending), u8::from(enc != Encoding::ZstdDelta))
+                };
+                let new_rank = rank(pending, b.enc);
                 match self.blobs.get(&b.id) {
-                    Some(old)
-                        if !(old.encoding == Encoding::ZstdDelta
-                            && b.enc != Encoding::ZstdDelta) => {}
+                    Some(old) if rank(self.pending_at(old.pack), old.encoding) >= new_rank => {}
                     _ => {
                         if b.enc == Encoding::ZstdDelta {
                             // Validated index files name at most MAX_DELTA_BASES bases.
@@ -105,6 +136,49 @@ impl MasterIndex {
                 }
             }
         }
+    }
+
+    /// Whether the pack at a position is pending.
+    fn pending_at(&self, pos: u32) -> bool {
+        self.packs
+            .get(pos as usize)
+            .is_some_and(|(id, _)| self.pending.contains(id))
+    }
+
+    /// Whether a pack is named by a pending notice.
+    pub fn is_pending(&self, pack: &PackId) -> bool {
+        self.pending.contains(pack)
+    }
+
+    /// Whether a new reference to this blob is allowed (SPEC.md § Pending deletions): its
+    /// chosen copy is outside pending packs and, for a delta, so are its bases', down the
+    /// chain (at most `MAX_DELTA_DEPTH` levels; a deeper or looping chain is not usable).
+    pub fn usable(&self, id: &BlobId) -> bool {
+        if self.pending.is_empty() {
+            return self.contains(id);
+        }
+        let mut level = vec![*id];
+        for _ in 0..=format_spec::limits::MAX_DELTA_DEPTH {
+            let mut next = Vec::new();
+            for b in &level {
+                match self.blobs.get(b) {
+                    Some(loc) if !self.pending_at(loc.pack) => {
+                        next.extend_from_slice(self.bases(b))
+                    }
+                    _ => return false,
+                }
+            }
+            if next.is_empty() {
+                return true;
+            }
+            level = next;
+        }
+        false
+    }
+
+    /// [`Self::usable`] and stored plain.
+    pub fn usable_plain(&self, id: &BlobId) -> bool {
+        self.contains_plain(id) && self.usable(id)
     }
 
     #[expect(

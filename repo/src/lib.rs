@@ -17,6 +17,9 @@
 //! | [`verify`] | restore drills (`strata verify`) |
 //! | [`progress`] | progress events |
 //! | [`repair`] | `repair index`: the index rebuilt from pack headers |
+//! | [`pending`] | pending notices: packs a prune is about to delete |
+//! | [`prune`] | `prune`: mark, plan, repack, announce, wait, delete |
+//! | [`failpoint`] | fault injection for the crash tests (feature `failpoints`) |
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -35,13 +38,16 @@ pub mod check;
 pub mod diff;
 pub mod drill;
 pub mod error;
+pub mod failpoint;
 pub mod index;
 pub mod keys;
 pub mod lock;
 pub mod pack_read;
+pub mod pending;
 pub mod pipeline;
 pub mod policy;
 pub mod progress;
+pub mod prune;
 pub mod repair;
 pub mod repository;
 pub mod restore;

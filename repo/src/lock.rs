@@ -1,10 +1,16 @@
 //! Repository locks: SPEC.md § [Locks](../../SPEC.md#locks).
 //!
-//! Shared locks (backup, restore, check) coexist; an exclusive lock (prune) excludes all.
-//! A lock is refreshed every [`REFRESH`] by writing a new record and deleting the old; it
-//! is stale when older than [`STALE_AFTER`] or when its holder is a dead process on this
-//! host. A lock file that does not open is reported and treated as stale: a damaged lock
-//! must not block the repository forever.
+//! Three kinds: shared (backup, restore, check) coexist with each other and with a prune
+//! lock; a prune lock (prune, forget) excludes other prune locks; an exclusive lock (repair
+//! index) excludes all. A lock is refreshed every [`REFRESH`] by writing a new record and
+//! deleting the old; it is stale when older than [`STALE_AFTER`] or when its holder is a
+//! dead process on this host. A lock file that does not open is reported and treated as
+//! stale: a damaged lock must not block the repository forever.
+//!
+//! A holder is (host, pid, started_ns), the same across refreshes: prune waits for every
+//! holder older than its pending notice ([`live_holders`]). A writer calls
+//! [`Lock::check_held`] before it commits an index or a snapshot, and stops if its lock may
+//! have been given up by a prune (SPEC.md § Pruning).
 
 use crate::backend::FileType;
 use crate::error::{Error, Result};
@@ -16,17 +22,82 @@ use format_spec::lock::LockRecord;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often a held lock is rewritten.
 pub const REFRESH: Duration = Duration::from_secs(5 * 60);
 /// Age after which a lock is stale.
 pub const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
+/// A holder whose last refresh is older than this no longer trusts its own lock.
+pub const TRUST_FOR: Duration = Duration::from_secs(15 * 60);
+
+/// What a lock excludes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockKind {
+    /// Coexists with shared and prune locks.
+    Shared,
+    /// Excludes prune and exclusive locks (commands that delete).
+    Prune,
+    /// Excludes every other lock.
+    Exclusive,
+}
+
+impl LockKind {
+    fn of(rec: &LockRecord) -> Self {
+        if rec.exclusive {
+            Self::Exclusive
+        } else if rec.prune {
+            Self::Prune
+        } else {
+            Self::Shared
+        }
+    }
+
+    /// Whether a lock of this kind and one of `other` cannot be held at once.
+    pub fn conflicts_with(self, other: Self) -> bool {
+        use LockKind::*;
+        matches!(
+            (self, other),
+            (Exclusive, _) | (_, Exclusive) | (Prune, Prune)
+        )
+    }
+}
+
+/// Who holds a lock, the same across its refreshes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Holder {
+    /// Host name.
+    pub host: String,
+    /// Process ID.
+    pub pid: u32,
+    /// When the lock was first taken.
+    pub started_ns: i64,
+    /// For messages.
+    pub description: String,
+}
+
+impl Holder {
+    fn of(rec: &LockRecord) -> Self {
+        Self {
+            host: rec.host.clone(),
+            pid: rec.pid,
+            started_ns: rec.started_ns,
+            description: describe(rec),
+        }
+    }
+}
+
+/// State shared with the refresher thread: the current file name and the last refresh.
+struct Held {
+    name: String,
+    refreshed: Instant,
+}
 
 /// A held lock; dropping it removes the lock file and stops the refresher.
 pub struct Lock {
     repo: Arc<Repository>,
-    name: Arc<Mutex<String>>,
+    held: Arc<Mutex<Held>>,
+    started_ns: i64,
     stop: Option<mpsc::Sender<()>>,
     refresher: Option<JoinHandle<()>>,
 }
@@ -48,25 +119,29 @@ pub fn is_stale(rec: &LockRecord, now: i64) -> bool {
 }
 
 fn describe(rec: &LockRecord) -> String {
+    let kind = match LockKind::of(rec) {
+        LockKind::Exclusive => "exclusive",
+        LockKind::Prune => "prune",
+        LockKind::Shared => "shared",
+    };
+    let age = now_ns().saturating_sub(rec.time_ns) / 1_000_000_000;
     format!(
-        "{} lock by {}@{} pid {} ({})",
-        if rec.exclusive { "exclusive" } else { "shared" },
-        rec.user,
-        rec.host,
-        rec.pid,
-        rec.command
+        "{kind} lock by {}@{} pid {} ({}), refreshed {age} s ago",
+        rec.user, rec.host, rec.pid, rec.command
     )
 }
 
-fn record(exclusive: bool, command: &str) -> LockRecord {
+fn record(kind: LockKind, command: &str, started_ns: i64) -> LockRecord {
     LockRecord {
         v: 1,
         host: hostname(),
         pid: std::process::id(),
         user: username(),
         time_ns: now_ns(),
-        exclusive,
+        exclusive: kind == LockKind::Exclusive,
         command: command.into(),
+        started_ns,
+        prune: kind == LockKind::Prune,
     }
 }
 
@@ -93,14 +168,35 @@ pub fn list_locks(repo: &Repository) -> Result<Vec<(String, Option<LockRecord>)>
     Ok(out)
 }
 
-fn conflicts(repo: &Repository, exclusive: bool, own: Option<&str>) -> Result<Option<String>> {
+/// Holders of locks that are not stale, other than the holder that started at `own`
+/// (this process's lock, if any).
+pub fn live_holders(repo: &Repository, own: Option<i64>) -> Result<Vec<Holder>> {
+    let now = now_ns();
+    let me = std::process::id();
+    let host = hostname();
+    let mut out: Vec<Holder> = Vec::new();
+    for (_, rec) in list_locks(repo)? {
+        let Some(rec) = rec else { continue };
+        if is_stale(&rec, now) || (Some(rec.started_ns) == own && rec.pid == me && rec.host == host)
+        {
+            continue;
+        }
+        let h = Holder::of(&rec);
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    Ok(out)
+}
+
+fn conflicts(repo: &Repository, kind: LockKind, own: Option<&str>) -> Result<Option<String>> {
     let now = now_ns();
     for (name, rec) in list_locks(repo)? {
         if Some(name.as_str()) == own {
             continue;
         }
         if let Some(rec) = rec {
-            if (exclusive || rec.exclusive) && !is_stale(&rec, now) {
+            if kind.conflicts_with(LockKind::of(&rec)) && !is_stale(&rec, now) {
                 return Ok(Some(describe(&rec)));
             }
         }
@@ -109,47 +205,101 @@ fn conflicts(repo: &Repository, exclusive: bool, own: Option<&str>) -> Result<Op
 }
 
 impl Lock {
-    /// Takes a lock, or fails with [`Error::Locked`].
+    /// Takes a shared or exclusive lock, or fails with [`Error::Locked`].
     pub fn acquire(repo: Arc<Repository>, exclusive: bool, command: &str) -> Result<Self> {
-        if let Some(holder) = conflicts(&repo, exclusive, None)? {
+        let kind = if exclusive {
+            LockKind::Exclusive
+        } else {
+            LockKind::Shared
+        };
+        Self::acquire_kind(repo, kind, command)
+    }
+
+    /// Takes a lock of any kind, or fails with [`Error::Locked`] naming the holder.
+    pub fn acquire_kind(repo: Arc<Repository>, kind: LockKind, command: &str) -> Result<Self> {
+        if let Some(holder) = conflicts(&repo, kind, None)? {
             return Err(Error::Locked { holder });
         }
+        let started_ns = now_ns();
         let name = hex::encode(repo.save(
             FileType::Lock,
             ObjectKind::Lock,
-            &record(exclusive, command),
+            &record(kind, command, started_ns),
         )?);
         // Re-check after writing: two writers that both passed the first check see each other now.
-        if let Some(holder) = conflicts(&repo, exclusive, Some(&name))? {
+        if let Some(holder) = conflicts(&repo, kind, Some(&name))? {
             let _ = repo.backend().remove(FileType::Lock, &name);
             return Err(Error::Locked { holder });
         }
-        let name = Arc::new(Mutex::new(name));
+        let held = Arc::new(Mutex::new(Held {
+            name,
+            refreshed: Instant::now(),
+        }));
         let (tx, rx) = mpsc::channel::<()>();
         let refresher = {
             let repo = repo.clone();
-            let name = name.clone();
+            let held = held.clone();
             let command = command.to_string();
             std::thread::spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(REFRESH) {
-                    if let Ok(new) = repo.save(
-                        FileType::Lock,
-                        ObjectKind::Lock,
-                        &record(exclusive, &command),
-                    ) {
-                        let mut cur = name.lock().unwrap_or_else(|p| p.into_inner());
-                        let _ = repo.backend().remove(FileType::Lock, &cur);
-                        *cur = hex::encode(new);
+                    let rec = record(kind, &command, started_ns);
+                    match repo.save(FileType::Lock, ObjectKind::Lock, &rec) {
+                        Ok(new) => {
+                            let mut cur = held.lock().unwrap_or_else(|p| p.into_inner());
+                            let _ = repo.backend().remove(FileType::Lock, &cur.name);
+                            cur.name = hex::encode(new);
+                            cur.refreshed = Instant::now();
+                        }
+                        Err(e) => tracing::warn!(error = %e, "could not refresh the lock"),
                     }
                 }
             })
         };
         Ok(Self {
             repo,
-            name,
+            held,
+            started_ns,
             stop: Some(tx),
             refresher: Some(refresher),
         })
+    }
+
+    /// When this lock was taken (its holder's `started_ns`).
+    pub fn started_ns(&self) -> i64 {
+        self.started_ns
+    }
+
+    /// Fails with [`Error::LockLost`] unless this lock's file still exists and was
+    /// refreshed within [`TRUST_FOR`]: a holder suspended past that, or whose file was
+    /// removed as stale, may have been given up by a prune (SPEC.md § Locks).
+    pub fn check_held(&self) -> Result<()> {
+        let (name, age) = {
+            let cur = self.held.lock().unwrap_or_else(|p| p.into_inner());
+            (cur.name.clone(), cur.refreshed.elapsed())
+        };
+        if age > TRUST_FOR {
+            return Err(Error::LockLost {
+                reason: format!(
+                    "last refreshed {} s ago, more than {} s",
+                    age.as_secs(),
+                    TRUST_FOR.as_secs()
+                ),
+            });
+        }
+        let exists = self
+            .repo
+            .backend()
+            .exists(FileType::Lock, &name)
+            .map_err(|cause| Error::RepoRead {
+                what: format!("lock {name}"),
+                cause,
+            })?;
+        if !exists {
+            return Err(Error::LockLost {
+                reason: format!("lock file {} was removed", &name[..8.min(name.len())]),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -159,7 +309,12 @@ impl Drop for Lock {
         if let Some(h) = self.refresher.take() {
             let _ = h.join();
         }
-        let name = self.name.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let name = self
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .name
+            .clone();
         if let Err(e) = self.repo.backend().remove(FileType::Lock, &name) {
             tracing::warn!(lock = %name, error = %e, "could not remove lock file");
         }

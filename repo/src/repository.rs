@@ -304,8 +304,10 @@ impl Repository {
         object::open(&self.keys, &self.id, kind, &bytes, max).map_err(|e| Error::damaged(what, e))
     }
 
-    /// Loads every index file into a master index.
+    /// Loads every index file into a master index, knowing the pending packs (read first:
+    /// SPEC.md § Pending deletions).
     pub fn load_index(&self) -> Result<MasterIndex> {
+        let pending = self.pending_packs()?;
         // A damaged index file must not take every snapshot down with it: its blobs are
         // reported missing where they are needed, `check` names it, `repair index`
         // rebuilds it from the pack headers.
@@ -313,12 +315,30 @@ impl Repository {
         for (_, e) in damaged {
             tracing::warn!("skipping {e:#}; run `strata check`, then `strata repair index`");
         }
-        Ok(MasterIndex::build(files))
+        Ok(MasterIndex::build_with_pending(&files, pending))
     }
 
     /// Every index file that opens and validates, and the names and errors of those that do
-    /// not. Fails only when the index directory cannot be listed or read.
+    /// not. Fails only when the index directory cannot be listed or read. A file that
+    /// vanishes between the listing and its read was superseded and deleted by a prune or
+    /// repair meanwhile: the listing is taken again (a few times), so a reader running
+    /// beside a prune sees either the old index files or the new one, whole.
     pub fn load_index_files(&self) -> Result<IndexFiles> {
+        let mut attempt = 0;
+        loop {
+            let (files, damaged) = self.load_index_files_once()?;
+            let vanished = damaged
+                .iter()
+                .any(|(name, _)| !self.backend.exists(FileType::Index, name).unwrap_or(true));
+            attempt += 1;
+            if !vanished || attempt >= 5 {
+                return Ok((files, damaged));
+            }
+            tracing::debug!("an index file vanished while loading; listing again");
+        }
+    }
+
+    fn load_index_files_once(&self) -> Result<IndexFiles> {
         let names = self.list(FileType::Index)?;
         let (mut files, mut damaged) = (Vec::with_capacity(names.len()), Vec::new());
         for (name, _) in names {

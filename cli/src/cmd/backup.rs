@@ -91,7 +91,7 @@ fn source(a: &Args) -> Result<(Source, Vec<String>)> {
 pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let (source, paths) = source(a)?;
     let repo = super::open(g)?;
-    let _lock = Lock::acquire(repo.clone(), false, "backup")?;
+    let lock = Lock::acquire(repo.clone(), false, "backup")?;
     let host = a.host.clone().unwrap_or_else(this_host);
     let set = a.set.clone().unwrap_or_else(|| default_set(&host, &paths));
     let opts = BackupOptions {
@@ -106,7 +106,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         deltas: !a.no_delta,
     };
     let bar = Bar::new(!g.quiet && !g.json, "backup");
-    let out = backup(&repo, &opts, &bar);
+    let out = backup(&repo, &opts, &bar, Some(&lock));
     bar.finish();
     let out = out?;
     for w in &out.warnings {

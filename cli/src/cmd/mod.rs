@@ -9,6 +9,7 @@ pub mod init;
 pub mod key;
 pub mod ls;
 pub mod policy;
+pub mod prune;
 pub mod repair;
 pub mod report;
 pub mod restore;

@@ -5,6 +5,7 @@
 //! temporary file that nothing references).
 
 use super::{Backend, FileType};
+use crate::failpoint;
 use rand::Rng;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -69,6 +70,7 @@ impl Backend for LocalBackend {
             "locks",
             "policies",
             "drills",
+            "pending",
         ] {
             fs::create_dir_all(self.root.join(d))?;
         }
@@ -85,6 +87,7 @@ impl Backend for LocalBackend {
     fn write_parts(&self, t: FileType, name: &str, parts: &[&[u8]]) -> io::Result<()> {
         let path = self.path(t, name)?;
         let dir = path.parent().ok_or_else(|| invalid(name))?;
+        failpoint::hit(&failpoint::name("write", t))?;
         fs::create_dir_all(dir)?;
         let tmp = dir.join(format!(".tmp-{:016x}", rand::thread_rng().gen::<u64>()));
         let result = (|| {
@@ -99,6 +102,7 @@ impl Backend for LocalBackend {
                 fs::remove_file(&tmp)?;
                 return Ok(());
             }
+            failpoint::hit(&failpoint::name("rename", t))?;
             fs::rename(&tmp, &path)?;
             fsync_dir(dir)
         })();
@@ -196,11 +200,16 @@ impl Backend for LocalBackend {
 
     fn remove(&self, t: FileType, name: &str) -> io::Result<()> {
         let path = self.path(t, name)?;
+        failpoint::hit(&failpoint::name("remove", t))?;
         fs::remove_file(&path)?;
         if let Some(dir) = path.parent() {
             fsync_dir(dir)?;
         }
         Ok(())
+    }
+
+    fn modified(&self, t: FileType, name: &str) -> io::Result<std::time::SystemTime> {
+        fs::metadata(self.path(t, name)?)?.modified()
     }
 
     fn exists(&self, t: FileType, name: &str) -> io::Result<bool> {

@@ -26,6 +26,8 @@ pub enum FileType {
     Policy,
     /// `drills/`.
     Drill,
+    /// `pending/`.
+    Pending,
 }
 
 impl FileType {
@@ -40,6 +42,7 @@ impl FileType {
             Self::Lock => "locks",
             Self::Policy => "policies",
             Self::Drill => "drills",
+            Self::Pending => "pending",
         }
     }
 
@@ -54,6 +57,7 @@ impl FileType {
             Self::Lock => "lock",
             Self::Policy => "policy",
             Self::Drill => "drill",
+            Self::Pending => "pending notice",
         }
     }
 }
@@ -83,6 +87,8 @@ pub trait Backend: Send + Sync {
     fn remove(&self, t: FileType, name: &str) -> io::Result<()>;
     /// Whether a file exists.
     fn exists(&self, t: FileType, name: &str) -> io::Result<bool>;
+    /// When a file was last written (prune's grace period for packs no index names yet).
+    fn modified(&self, t: FileType, name: &str) -> io::Result<std::time::SystemTime>;
 }
 
 #[cfg(test)]

@@ -47,10 +47,12 @@ impl<'a> Claims<'a> {
 
     /// True for the first caller with a blob neither indexed nor claimed: that caller stores it.
     fn claim(&self, id: &BlobId) -> bool {
+        // `usable`, not `contains`: a blob only packs announced for deletion hold must be
+        // stored again (SPEC.md § Pending deletions).
         let indexed = if self.plain_only {
-            self.index.contains_plain(id)
+            self.index.usable_plain(id)
         } else {
-            self.index.contains(id)
+            self.index.usable(id)
         };
         !indexed
             && self

@@ -15,6 +15,7 @@ pub mod source;
 use crate::backend::FileType;
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
+use crate::lock::Lock;
 use crate::pipeline::gate::ByteGate;
 use crate::pipeline::packer::{PackStats, Packer};
 use crate::pipeline::seal::SealedBlob;
@@ -131,13 +132,18 @@ fn upload(
     Ok((packs, stats))
 }
 
-/// Backs up a source and writes a `full` snapshot.
+/// Backs up a source and writes a snapshot. With `lock` (the caller's shared lock, taken
+/// before this call so the pending notices and index read here are at least as new as it),
+/// the lock is checked before the index and again before the snapshot is written: a
+/// backup whose lock went stale may have been given up by a prune (SPEC.md § Locks).
 #[tracing::instrument(skip_all, fields(set = %opts.set))]
 pub fn backup(
     repo: &Repository,
     opts: &BackupOptions,
     progress: &dyn Progress,
+    lock: Option<&Lock>,
 ) -> Result<BackupOutcome> {
+    let held = || lock.map_or(Ok(()), Lock::check_held);
     let started = Instant::now();
     let time_ns = now_ns();
     let index = repo.load_index()?;
@@ -190,6 +196,7 @@ pub fn backup(
     } = assembled?;
 
     if !packs.is_empty() && !opts.dry_run {
+        held()?;
         // Index before snapshot: a snapshot must never name blobs no index can find.
         let file = IndexFile {
             v: format_spec::index::VERSION,
@@ -224,6 +231,7 @@ pub fn backup(
     let id = if opts.dry_run {
         None
     } else {
+        held()?;
         Some(SnapshotId(repo.save(
             FileType::Snapshot,
             ObjectKind::Snapshot,

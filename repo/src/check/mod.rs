@@ -15,7 +15,7 @@
 mod deltas;
 mod read_data;
 mod structure;
-mod walk;
+pub(crate) mod walk;
 
 use crate::error::{Error, Result};
 use crate::repository::Repository;

@@ -111,7 +111,7 @@ impl Walker<'_> {
     }
 }
 
-fn read_list(
+pub(crate) fn read_list(
     repo: &Repository,
     index: &MasterIndex,
     id: &BlobId,

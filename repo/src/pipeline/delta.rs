@@ -35,6 +35,10 @@ pub fn resolve_bases(index: &MasterIndex, candidates: &[BlobId], raw_len: usize)
     let mut history = 0usize;
     let mut add = |b: &BlobId, out: &mut Vec<BlobId>| {
         let Some(loc) = index.get(b) else { return };
+        // A base only pending packs hold may be deleted by the prune that announced them.
+        if !index.usable(b) {
+            return;
+        }
         let fits = (history + loc.raw_len as usize + raw_len) <= (1usize << WINDOW_LOG_MAX);
         // Enough history to cover the chunk with room for a moved cut; more only slows the
         // delta's compression and every restore of it.
