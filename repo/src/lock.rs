@@ -63,8 +63,9 @@ impl LockKind {
     }
 }
 
-/// Who holds a lock, the same across its refreshes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// Who holds a lock, the same across its refreshes: equal when host, pid and started_ns
+/// are (the description changes with every refresh).
+#[derive(Clone, Debug)]
 pub struct Holder {
     /// Host name.
     pub host: String,
@@ -75,6 +76,14 @@ pub struct Holder {
     /// For messages.
     pub description: String,
 }
+
+impl PartialEq for Holder {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.host, self.pid, self.started_ns) == (&other.host, other.pid, other.started_ns)
+    }
+}
+
+impl Eq for Holder {}
 
 impl Holder {
     fn of(rec: &LockRecord) -> Self {

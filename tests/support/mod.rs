@@ -1,6 +1,8 @@
 //! Shared fixtures for the binary-driven integration tests.
 #![allow(dead_code)]
 
+pub mod history;
+pub mod locks;
 pub mod process;
 
 use std::path::{Path, PathBuf};

@@ -7,13 +7,13 @@
 //! was built from and is durable before the first delete; files that vanish meanwhile
 //! count as deleted, so a rerun after a crash finishes the job.
 
-use super::plan::indexed_packs;
+use super::plan::{indexed_packs, readable};
 use crate::backend::FileType;
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::repository::Repository;
 use format_spec::blob::Encoding;
-use format_spec::id::{BlobId, IndexId, PackId};
+use format_spec::id::{IndexId, PackId};
 use format_spec::index::{IndexFile, IndexPack, VERSION};
 use std::collections::HashSet;
 
@@ -24,25 +24,7 @@ pub fn final_index(files: &[(IndexId, IndexFile)], delete: &HashSet<PackId>) -> 
         .filter(|p| !delete.contains(&p.id))
         .collect();
     packs.sort_by_key(|p| p.id);
-    // Blobs readable from the kept packs: plain copies, then deltas whose bases are
-    // readable, one level at a time (a delta is at most MAX_DELTA_DEPTH deep).
-    let mut readable: HashSet<BlobId> = packs
-        .iter()
-        .flat_map(|p| &p.blobs)
-        .filter(|b| b.enc != Encoding::ZstdDelta)
-        .map(|b| b.id)
-        .collect();
-    for _ in 0..format_spec::limits::MAX_DELTA_DEPTH {
-        let more: Vec<BlobId> = packs
-            .iter()
-            .flat_map(|p| &p.blobs)
-            .filter(|b| {
-                b.enc == Encoding::ZstdDelta && b.bases.iter().all(|x| readable.contains(x))
-            })
-            .map(|b| b.id)
-            .collect();
-        readable.extend(more);
-    }
+    let readable = readable(packs.iter());
     let packs = packs
         .into_iter()
         .map(|p| IndexPack {

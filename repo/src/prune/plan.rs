@@ -12,8 +12,8 @@ use crate::backend::FileType;
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
 use crate::repository::Repository;
-use format_spec::blob::BlobKind;
-use format_spec::id::{IndexId, PackId};
+use format_spec::blob::{BlobKind, Encoding};
+use format_spec::id::{BlobId, IndexId, PackId};
 use format_spec::index::{IndexBlob, IndexFile};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -127,6 +127,32 @@ impl Plan {
             .map(|p| p.used)
             .sum()
     }
+}
+
+/// The blobs readable from `packs` alone: plain copies, then deltas whose bases are
+/// readable, one level at a time (a delta is at most `MAX_DELTA_DEPTH` deep).
+pub fn readable<'a>(packs: impl Iterator<Item = &'a PackInfo> + Clone) -> HashSet<BlobId> {
+    let mut ok: HashSet<BlobId> = packs
+        .clone()
+        .flat_map(|p| &p.blobs)
+        .filter(|b| b.enc != Encoding::ZstdDelta)
+        .map(|b| b.id)
+        .collect();
+    for _ in 0..format_spec::limits::MAX_DELTA_DEPTH {
+        let more: Vec<BlobId> = packs
+            .clone()
+            .flat_map(|p| &p.blobs)
+            .filter(|b| {
+                b.enc == Encoding::ZstdDelta && !ok.contains(&b.id) && b.bases.iter().all(|x| ok.contains(x))
+            })
+            .map(|b| b.id)
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        ok.extend(more);
+    }
+    ok
 }
 
 /// Thresholds of a plan.
@@ -261,6 +287,37 @@ pub fn plan(
                     let c = plan.blobs.of(b.kind);
                     c.unused_left = c.unused_left.saturating_sub(1);
                     c.removed += 1;
+                }
+            }
+        }
+    }
+    // A kept pack may hold an unneeded delta whose bases only go with the deleted packs:
+    // it would stay indexed and unreadable. Such a pack is repacked instead (its needed
+    // blobs are copied, the broken delta is not), until no kept pack has one.
+    loop {
+        let gone: HashSet<PackId> = plan.unused.iter().chain(&plan.repack).copied().collect();
+        let kept = || plan.packs.values().filter(|p| !gone.contains(&p.id));
+        let ok = readable(kept());
+        let broken: Vec<PackId> = kept()
+            .filter(|p| {
+                p.blobs
+                    .iter()
+                    .any(|b| b.enc == Encoding::ZstdDelta && !ok.contains(&b.id))
+            })
+            .map(|p| p.id)
+            .collect();
+        if broken.is_empty() {
+            break;
+        }
+        for id in broken {
+            plan.repack.push(id);
+            if let Some(p) = plan.packs.get(&id) {
+                for b in &p.blobs {
+                    if !p.keeps(b, index, marks) {
+                        let c = plan.blobs.of(b.kind);
+                        c.unused_left = c.unused_left.saturating_sub(1);
+                        c.removed += 1;
+                    }
                 }
             }
         }

@@ -1,0 +1,185 @@
+//! `prune` removes what no snapshot needs and nothing a kept snapshot needs: every kept
+//! snapshot (diff and incr deltas included) restores bit-identically afterwards, `check
+//! --read-data` is clean, a second prune has nothing left to do, and a repository prune
+//! cannot prove safe (damaged index, lost pack) loses nothing.
+
+mod support;
+
+use support::history::{assert_check_clean, prune, version, History, ROWS};
+use support::{assert_ok, stderr, TestRepo};
+
+/// full, incr, incr, diff, incr: five versions of one dump.
+fn five(r: &TestRepo) -> (History<'_>, Vec<String>) {
+    let mut h = History::new(r, "db");
+    let mut ids = Vec::new();
+    for (hour, level) in ["full", "incr", "incr", "diff", "incr"].iter().enumerate() {
+        let (id, _) = h.backup(&version(ROWS, hour), level);
+        ids.push(id);
+    }
+    (h, ids)
+}
+
+fn dir_bytes(r: &TestRepo) -> u64 {
+    r.list("data")
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum()
+}
+
+#[test]
+fn prune_frees_forgotten_data_and_every_kept_snapshot_restores() {
+    let r = TestRepo::new();
+    let (mut h, ids) = five(&r);
+    // A second, unrelated full whose data only it uses.
+    let other = support::noise("other", 3 << 20);
+    let (lonely, _) = h.backup(&other, "full");
+    let before = dir_bytes(&r);
+    h.drop_snapshot(&lonely);
+    // Forget the middle incrs: the diff and last incr keep the full as their base.
+    h.drop_snapshot(&ids[1]);
+    h.drop_snapshot(&ids[2]);
+    let dry = prune(&r, &["--dry-run"]);
+    assert_eq!(dir_bytes(&r), before, "a dry run deletes nothing");
+    assert!(dry["packs_deleted"].as_u64().unwrap() > 0);
+    let rep = prune(&r, &[]);
+    assert_eq!(rep["packs_deleted"], dry["packs_deleted"], "{rep}");
+    let after = dir_bytes(&r);
+    assert!(
+        before - after >= 3 << 20,
+        "the lonely full's 3 MiB of noise is freed: {before} → {after}"
+    );
+    assert_eq!(after, rep["bytes_after"].as_u64().unwrap(), "{rep}");
+    h.assert_all_restore();
+    assert_check_clean(&r);
+    // Idempotent: nothing left to do.
+    let again = prune(&r, &[]);
+    assert_eq!(again["packs_deleted"], 0, "{again}");
+    assert_eq!(again["packs_written"], 0, "{again}");
+    assert!(r.list("pending").is_empty(), "no notice is left behind");
+}
+
+#[test]
+fn delta_bases_of_a_kept_incr_survive_when_the_full_is_forgotten() {
+    let r = TestRepo::new();
+    let (mut h, ids) = five(&r);
+    // Keep only the last incr: its deltas are against the diff, the diff's against the
+    // full, so chunks of both forgotten snapshots are still needed as bases.
+    for id in &ids[..4] {
+        h.drop_snapshot(id);
+    }
+    let rep = prune(&r, &["--max-unused", "0"]);
+    assert!(rep["packs_deleted"].as_u64().unwrap() > 0, "{rep}");
+    h.assert_all_restore();
+    assert_check_clean(&r);
+}
+
+#[test]
+fn dropping_everything_leaves_an_empty_but_valid_repository() {
+    let r = TestRepo::new();
+    let (mut h, ids) = five(&r);
+    for id in &ids {
+        h.drop_snapshot(id);
+    }
+    let rep = prune(&r, &[]);
+    assert_eq!(rep["packs_after"], 0, "{rep}");
+    assert!(r.list("data").is_empty());
+    assert_check_clean(&r);
+    // And backups go on: the next one is a full and restores.
+    h.backup(&version(ROWS, 9), "full");
+    h.assert_all_restore();
+}
+
+#[test]
+fn a_damaged_index_file_makes_prune_refuse_and_delete_nothing() {
+    let r = TestRepo::new();
+    let (mut h, ids) = five(&r);
+    h.drop_snapshot(&ids[1]);
+    let index = r.list("index");
+    let victim = index.first().unwrap();
+    let mut bytes = std::fs::read(victim).unwrap();
+    bytes[60] ^= 1;
+    std::fs::write(victim, &bytes).unwrap();
+    let files = r.files();
+    let out = r.run(&["prune"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let name = victim.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(stderr(&out).contains(&name), "names the index: {}", stderr(&out));
+    assert!(stderr(&out).contains("deleted nothing"), "{}", stderr(&out));
+    assert_eq!(r.files(), files, "nothing was written or deleted");
+}
+
+#[test]
+fn a_lost_pack_makes_prune_refuse_and_delete_nothing() {
+    let r = TestRepo::new();
+    let (mut h, ids) = five(&r);
+    h.drop_snapshot(&ids[0]);
+    let packs = r.list("data");
+    std::fs::remove_file(packs.last().unwrap()).unwrap();
+    let files = r.files();
+    let out = r.run(&["prune"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Either the plan misses it in the listing, or marking cannot read a tree from it.
+    let err = stderr(&out);
+    assert!(err.contains("deleted nothing"), "{err}");
+    assert!(
+        err.contains("not in the listing") || err.contains("No such file"),
+        "{err}"
+    );
+    assert_eq!(r.files(), files);
+}
+
+#[test]
+fn unindexed_packs_wait_for_the_grace_period() {
+    let r = TestRepo::new();
+    let (h, _) = five(&r);
+    // A pack no index names: what a backup still writing (or killed) leaves.
+    let one = r.list("data").first().cloned().unwrap();
+    let name = one.file_name().unwrap().to_string_lossy().into_owned();
+    let stray = format!("{}{}", &name[..2], "0".repeat(62));
+    let stray_path = one.parent().unwrap().join(&stray);
+    std::fs::copy(&one, &stray_path).unwrap();
+    let rep = prune(&r, &[]);
+    assert_eq!(rep["packs_unindexed_young"], 1, "{rep}");
+    assert!(stray_path.exists(), "younger than the grace period: kept");
+    let rep = prune(&r, &["--grace", "0s"]);
+    assert_eq!(rep["packs_unindexed"], 1, "{rep}");
+    assert!(!stray_path.exists());
+    h.assert_all_restore();
+}
+
+#[test]
+fn a_live_prune_lock_makes_a_second_prune_exit_11_but_not_a_backup() {
+    let r = TestRepo::new();
+    let (mut h, _) = five(&r);
+    support::locks::write_lock(&r, std::process::id(), false, true);
+    let out = r.run(&["prune"]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert!(stderr(&out).contains("prune lock"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("pid {}", std::process::id())));
+    // Backups are not blocked by a prune.
+    h.backup(&version(ROWS, 7), "incr");
+    h.assert_all_restore();
+}
+
+#[test]
+fn backups_do_not_deduplicate_against_packs_announced_for_deletion() {
+    let r = TestRepo::new();
+    let mut h = History::new(&r, "db");
+    let data = version(ROWS, 0);
+    h.backup(&data, "full");
+    // Announce every pack, as a prune between its notice and its deletions would.
+    support::locks::write_pending_for_all_packs(&r);
+    let (_, v) = h.backup(&data, "full");
+    assert!(
+        v["summary"]["bytes_new"].as_u64().unwrap() >= data.len() as u64,
+        "every chunk is stored again: {v}"
+    );
+    h.assert_all_restore();
+    // A prune removes the notice, keeps one copy and frees the other.
+    let rep = prune(&r, &[]);
+    assert!(rep["packs_deleted"].as_u64().unwrap() > 0, "{rep}");
+    assert!(r.list("pending").is_empty());
+    h.assert_all_restore();
+    assert_check_clean(&r);
+    assert_ok(&r.run(&["snapshots"]));
+}

@@ -1,0 +1,140 @@
+//! Crashes and I/O errors at every write, rename and delete of prune and backup (the
+//! `failpoints` build of the binary; `STRATA_FAILPOINTS`): whatever step fails or is killed
+//! with SIGKILL, every snapshot listed before (and every one reported committed) restores,
+//! `check --read-data` passes (unreferenced data is only a warning), and a rerun converges:
+//! after it a further prune has nothing to do and no notice is left.
+
+mod support;
+
+use std::collections::BTreeMap;
+use support::history::{assert_check_clean, copy_repo, prune, version, History};
+use support::{assert_ok, stderr, TestRepo};
+
+const ROWS: usize = 30_000;
+
+/// A repository with forgotten snapshots, so prune deletes, repacks and keeps bases.
+fn template() -> (TestRepo, BTreeMap<String, Vec<u8>>) {
+    let r = TestRepo::new();
+    let mut h = History::new(&r, "db");
+    let mut ids = Vec::new();
+    for (hour, level) in ["full", "incr", "incr", "diff", "incr", "incr"]
+        .iter()
+        .enumerate()
+    {
+        ids.push(h.backup(&version(ROWS, hour), level).0);
+    }
+    let (other, _) = h.backup(&support::noise("other", 1 << 20), "full");
+    h.drop_snapshot(&other);
+    h.drop_snapshot(&ids[1]);
+    h.drop_snapshot(&ids[4]);
+    let content = h.content.clone();
+    (r, content)
+}
+
+fn history<'a>(r: &'a TestRepo, content: &BTreeMap<String, Vec<u8>>) -> History<'a> {
+    let mut h = History::new(r, "db");
+    h.content = content.clone();
+    h
+}
+
+/// After a failed or killed step: nothing kept is lost, a rerun finishes the job.
+fn assert_recovers(r: &TestRepo, h: &History<'_>, case: &str) {
+    assert_check_clean(r);
+    let rep = prune(r, &["--grace", "0s", "--max-unused", "0"]);
+    assert_eq!(rep["deferred"], false, "{case}: {rep}");
+    h.assert_all_restore();
+    assert_check_clean(r);
+    let again = prune(r, &["--grace", "0s", "--max-unused", "0"]);
+    assert_eq!(again["packs_deleted"], 0, "{case}: converged: {again}");
+    assert!(r.list("pending").is_empty(), "{case}: a notice is left");
+    assert_eq!(r.list("index").len(), 1, "{case}: one index file is left");
+}
+
+const PRUNE_POINTS: &[&str] = &[
+    "write:data",
+    "rename:data",
+    "write:index",
+    "rename:index",
+    "prune:after-repack",
+    "write:pending",
+    "rename:pending",
+    "prune:after-notice",
+    "write:index@2",
+    "rename:index@2",
+    "prune:after-index",
+    "remove:data",
+    "remove:data@3",
+    "prune:after-pack-delete",
+    "remove:index",
+    "prune:after-index-delete",
+    "remove:pending",
+];
+
+fn prune_matrix(action: &str) {
+    let (template, content) = template();
+    let mut fired = 0;
+    for point in PRUNE_POINTS {
+        let case = format!("prune {point}={action}");
+        let r = copy_repo(&template);
+        let h = history(&r, &content);
+        let out = r
+            .cmd(&["prune", "--grace", "0s", "--max-unused", "0"])
+            .env("STRATA_FAILPOINTS", format!("{point}={action}"))
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            fired += 1;
+            let err = stderr(&out);
+            match action {
+                "kill" => assert_eq!(out.status.code(), None, "{case}: killed: {err}"),
+                _ => assert!(err.contains("injected error"), "{case}: {err}"),
+            }
+        }
+        h.assert_all_restore();
+        assert_recovers(&r, &h, &case);
+    }
+    assert_eq!(fired, PRUNE_POINTS.len(), "every point was reached");
+}
+
+#[test]
+fn prune_killed_at_any_step_loses_nothing_and_a_rerun_finishes() {
+    prune_matrix("kill");
+}
+
+#[test]
+fn prune_failing_at_any_step_loses_nothing_and_a_rerun_finishes() {
+    prune_matrix("error");
+}
+
+const BACKUP_POINTS: &[&str] = &[
+    "write:data",
+    "rename:data",
+    "write:index",
+    "rename:index",
+    "write:snapshots",
+    "rename:snapshots",
+];
+
+#[test]
+fn backup_killed_or_failing_at_any_step_commits_nothing_partial() {
+    let (template, content) = template();
+    for action in ["kill", "error"] {
+        for point in BACKUP_POINTS {
+            let case = format!("backup {point}={action}");
+            let r = copy_repo(&template);
+            let mut h = history(&r, &content);
+            let before = h.listed();
+            let data = version(ROWS, 40);
+            let out = h.try_backup(&data, "incr", &[("STRATA_FAILPOINTS", &format!("{point}={action}"))]);
+            assert!(!out.status.success(), "{case}: the point was reached");
+            assert_eq!(h.listed(), before, "{case}: no snapshot was committed");
+            h.assert_all_restore();
+            assert_recovers(&r, &h, &case);
+            // The next backup works and restores.
+            let (id, _) = h.backup(&data, "incr");
+            assert!(h.listed().contains(&id));
+            h.assert_all_restore();
+        }
+    }
+    let _ = assert_ok;
+}
