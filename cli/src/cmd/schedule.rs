@@ -6,6 +6,10 @@
 //! diff or incr from the same policy, so changing the policy later changes the levels
 //! without regenerating the units (only a changed incr interval needs a rerun).
 //!
+//! A second pair, `strata-<set>-forget.service` and `.timer`, runs `strata forget --set <set>
+//! --prune` daily: the set's stored retention (`policy set --keep-…`, SPEC.md
+//! § [Retention](../../../SPEC.md#retention)) decides what goes, and prune frees the data.
+//!
 //! The passphrase never goes into a unit: the service reads `STRATA_PASSWORD_FILE` or
 //! `STRATA_PASSWORD_COMMAND` from `/etc/strata/<name>.env`, or from `Environment=` lines
 //! when `schedule` itself ran with `--password-file` / `--password-command`.
@@ -219,21 +223,37 @@ struct Units {
     service: String,
     timer: String,
     crontab: String,
+    forget_service: String,
+    forget_timer: String,
+    forget_crontab: String,
 }
 
-fn render(g: &Global, a: &Args, exe: &str, interval_s: u64) -> Result<Units> {
-    let stem = format!("strata-{}", unit_stem(&a.set));
-    let env_file = format!("/etc/strata/{}.env", unit_stem(&a.set));
-    let args = backup_args(a)?;
-    let env = environment(g)?;
-    let marker = marker(&a.set);
-    let every = format_duration(interval_s);
+/// When the daily forget runs: systemd `OnCalendar=` and the crontab fields.
+const FORGET_CALENDAR: &str = "*-*-* 03:30:00";
+const FORGET_CRON: &str = "30 3 * * *";
 
+/// The `forget` arguments the daily units run (after the program path).
+fn forget_args(set: &str) -> Vec<String> {
+    ["forget", "--set", set, "--prune"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// A oneshot service running `exe args` with the repository environment.
+fn service_text(
+    marker: &str,
+    description: &str,
+    env: &[(&str, String)],
+    env_file: &str,
+    exe: &str,
+    args: &[String],
+    note: &str,
+) -> String {
     let mut service = format!(
-        "{marker}\n[Unit]\nDescription=strata backup of set {}\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n",
-        one_line(&a.set)
+        "{marker}\n[Unit]\nDescription={description}\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n",
     );
-    for (k, v) in &env {
+    for (k, v) in env {
         service.push_str(&format!(
             "Environment=\"{}\"\n",
             systemd_escape(&format!("{k}={v}"), false)
@@ -244,13 +264,60 @@ fn render(g: &Global, a: &Args, exe: &str, interval_s: u64) -> Result<Units> {
          # STRATA_PASSWORD_COMMAND=... in this root-only file. Never put the passphrase in a unit.\n\
          # \"-\": the unit also starts without the file (the variables may be set above).\n\
          EnvironmentFile=-{env_file}\n\
-         # Exit 3 (committed, some source files unreadable) marks the run failed on purpose.\n\
+         # {note}\n\
          ExecStart={}\n",
         std::iter::once(systemd_word(exe))
             .chain(args.iter().map(|s| systemd_word(s)))
             .collect::<Vec<_>>()
             .join(" ")
     ));
+    service
+}
+
+/// The crontab line running `exe args` at `when` with the repository environment.
+fn crontab_line(when: &str, env: &[(&str, String)], exe: &str, args: &[String]) -> String {
+    let mut line = vec![when.to_string()];
+    line.extend(env.iter().map(|(k, v)| format!("{k}={}", shell_word(v))));
+    line.push(shell_word(exe));
+    line.extend(args.iter().map(|s| shell_word(s)));
+    // cron turns an unescaped `%` into a newline, even inside quotes.
+    line.join(" ").replace('%', "\\%")
+}
+
+fn render(g: &Global, a: &Args, exe: &str, interval_s: u64) -> Result<Units> {
+    let stem = format!("strata-{}", unit_stem(&a.set));
+    let env_file = format!("/etc/strata/{}.env", unit_stem(&a.set));
+    let args = backup_args(a)?;
+    let env = environment(g)?;
+    let marker = marker(&a.set);
+    let every = format_duration(interval_s);
+
+    let service = service_text(
+        &marker,
+        &format!("strata backup of set {}", one_line(&a.set)),
+        &env,
+        &env_file,
+        exe,
+        &args,
+        "Exit 3 (committed, some source files unreadable) marks the run failed on purpose.",
+    );
+    let forget = forget_args(&a.set);
+    let forget_service = service_text(
+        &marker,
+        &format!("strata forget and prune of set {}", one_line(&a.set)),
+        &env,
+        &env_file,
+        exe,
+        &forget,
+        "Applies the set's stored retention, then prune frees the data of forgotten snapshots.",
+    );
+    let forget_timer = format!(
+        "{marker}\n[Unit]\nDescription=strata forget and prune of set {} daily\n\n[Timer]\n\
+         # Daily; the set's stored retention (strata policy set --keep-...) decides what goes.\n\
+         OnCalendar={FORGET_CALENDAR}\nAccuracySec=1m\nPersistent=true\n\n\
+         [Install]\nWantedBy=timers.target\n",
+        one_line(&a.set)
+    );
 
     let timer = format!(
         "{marker}\n[Unit]\nDescription=strata backup of set {} every {every}\n\n[Timer]\n\
@@ -260,17 +327,16 @@ fn render(g: &Global, a: &Args, exe: &str, interval_s: u64) -> Result<Units> {
         one_line(&a.set)
     );
 
-    let mut line = vec![cron_schedule(interval_s)];
-    line.extend(env.iter().map(|(k, v)| format!("{k}={}", shell_word(v))));
-    line.push(shell_word(exe));
-    line.extend(args.iter().map(|s| shell_word(s)));
-    // cron turns an unescaped `%` into a newline, even inside quotes.
-    let crontab = line.join(" ").replace('%', "\\%");
+    let crontab = crontab_line(&cron_schedule(interval_s), &env, exe, &args);
+    let forget_crontab = crontab_line(FORGET_CRON, &env, exe, &forget);
     Ok(Units {
         stem,
         service,
         timer,
         crontab,
+        forget_service,
+        forget_timer,
+        forget_crontab,
     })
 }
 
@@ -311,22 +377,44 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
             let t = dir.join(format!("{}.timer", u.stem));
             write_unit(&s, &u.service, &a.set)?;
             write_unit(&t, &u.timer, &a.set)?;
+            write_unit(
+                &dir.join(format!("{}-forget.service", u.stem)),
+                &u.forget_service,
+                &a.set,
+            )?;
+            write_unit(
+                &dir.join(format!("{}-forget.timer", u.stem)),
+                &u.forget_timer,
+                &a.set,
+            )?;
             (Some(s), Some(t))
         }
         None => (None, None),
     };
+    let forget_paths = |ext: &str| {
+        a.systemd
+            .as_ref()
+            .map(|d| d.join(format!("{}-forget.{ext}", u.stem)))
+    };
     let mut enable = Vec::new();
     if let Some(dir) = &a.systemd {
         if std::path::absolute(dir).ok().as_deref() != Some(Path::new("/etc/systemd/system")) {
-            enable.push(format!(
-                "sudo cp {} {} /etc/systemd/system/",
-                shell_word(&dir.join(format!("{}.service", u.stem)).to_string_lossy()),
-                shell_word(&dir.join(format!("{}.timer", u.stem)).to_string_lossy())
-            ));
+            let files: Vec<String> = ["", "-forget"]
+                .iter()
+                .flat_map(|x| {
+                    ["service", "timer"].map(|ext| {
+                        shell_word(&dir.join(format!("{}{x}.{ext}", u.stem)).to_string_lossy())
+                    })
+                })
+                .collect();
+            enable.push(format!("sudo cp {} /etc/systemd/system/", files.join(" ")));
         }
     }
     enable.push("sudo systemctl daemon-reload".into());
-    enable.push(format!("sudo systemctl enable --now {}.timer", u.stem));
+    enable.push(format!(
+        "sudo systemctl enable --now {}.timer {}-forget.timer",
+        u.stem, u.stem
+    ));
     let env_file = format!("/etc/strata/{}.env", unit_stem(&a.set));
     if g.json {
         crate::output::print_json(&json!({
@@ -338,14 +426,28 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
             "environment_file": env_file,
             "enable": enable,
             "crontab": u.crontab,
+            "forget": {
+                "service": { "name": format!("{}-forget.service", u.stem), "path": forget_paths("service"), "text": u.forget_service },
+                "timer": { "name": format!("{}-forget.timer", u.stem), "path": forget_paths("timer"), "text": u.forget_timer },
+                "crontab": u.forget_crontab,
+            },
         }));
         return Ok(0);
     }
     match (&service_path, &timer_path) {
-        (Some(s), Some(t)) => println!("wrote {}\nwrote {}", s.display(), t.display()),
+        (Some(s), Some(t)) => {
+            println!("wrote {}\nwrote {}", s.display(), t.display());
+            for p in [forget_paths("service"), forget_paths("timer")].iter().flatten() {
+                println!("wrote {}", p.display());
+            }
+        }
         _ => println!(
-            "# {}.service\n{}\n# {}.timer\n{}",
-            u.stem, u.service, u.stem, u.timer
+            "# {stem}.service\n{}\n# {stem}.timer\n{}\n# {stem}-forget.service\n{}\n# {stem}-forget.timer\n{}",
+            u.service,
+            u.timer,
+            u.forget_service,
+            u.forget_timer,
+            stem = u.stem
         ),
     }
     println!(
@@ -361,6 +463,12 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     println!("passphrase: put STRATA_PASSWORD_FILE=/path/to/passphrase in {env_file} (mode 0600)");
     println!("\nor with cron (the passphrase variable set in the crontab's environment):");
     println!("  {}", u.crontab);
+    println!("  {}", u.forget_crontab);
+    println!(
+        "\nthe daily `forget --set {} --prune` applies the set's stored retention \
+         (strata policy set --set {} --keep-...); without one it exits 2 and removes nothing",
+        a.set, a.set
+    );
     Ok(0)
 }
 
