@@ -15,6 +15,10 @@ use strata_repo::lock::Lock;
 
 /// `policy` subcommands.
 #[derive(clap::Subcommand, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; the retention flags make `set` large"
+)]
 pub enum PolicyCommand {
     /// Store a set's intervals and retention (what is not given keeps its current value).
     Set(SetArgs),
