@@ -198,6 +198,21 @@ fn level_rules_keep_chains_and_forget_removes_exactly_the_plan() {
     for gone in ["F1", "D1", "I1", "I2"] {
         assert_eq!(decision(&doc, &id(gone))["keep"], false, "{gone}");
     }
+    // Expiring F1 expires what is based on it, and the plan says so.
+    assert_eq!(
+        reasons(&doc, &id("D1")),
+        vec![
+            "no rule keeps it".to_string(),
+            format!("its full {} is not kept", short(&id("F1")))
+        ]
+    );
+    assert_eq!(
+        reasons(&doc, &id("I2")),
+        vec![
+            "no rule keeps it".to_string(),
+            format!("diff {} on its chain is not kept", short(&id("D1")))
+        ]
+    );
     let set = &doc["sets"][0];
     assert_eq!(set["set"], SET);
     assert_eq!(set["rules"], "flags");

@@ -39,28 +39,41 @@ impl LevelRule {
     }
 }
 
-/// Walks `parent` links from an incr to its full. `Some(full)` when the chain reaches a
-/// full, every link exists and every diff and full on it remains.
+/// Walks `parent` links from an incr to its full: the full when the chain reaches one,
+/// every link exists and every diff and full on it remains; else why not.
 fn chain_full(
     incr: &Snapshot,
     by_id: &HashMap<SnapshotId, &Snapshot>,
     remains: &dyn Fn(&SnapshotId) -> bool,
-) -> Option<SnapshotId> {
+) -> Result<SnapshotId, String> {
     let mut seen = HashSet::new();
-    let mut cur = incr.parent?;
+    let mut cur = incr.parent.ok_or("it has no parent")?;
     // `seen` bounds the walk on a (damaged) cycle of parent links.
     while seen.insert(cur) {
-        let s = by_id.get(&cur)?;
+        let s = by_id
+            .get(&cur)
+            .ok_or_else(|| format!("{} on its chain is missing", cur.short()))?;
         match s.level {
-            Level::Full => return remains(&cur).then_some(cur),
-            Level::Diff if !remains(&cur) => return None,
-            Level::Diff | Level::Incr => cur = s.parent?,
+            Level::Diff | Level::Full if !remains(&cur) => {
+                return Err(format!(
+                    "{} {} on its chain is not kept",
+                    s.level.name(),
+                    cur.short()
+                ))
+            }
+            Level::Full => return Ok(cur),
+            Level::Diff | Level::Incr => {
+                cur = s
+                    .parent
+                    .ok_or_else(|| format!("{} on its chain has no parent", cur.short()))?
+            }
         }
     }
-    None
+    Err("its chain loops".into())
 }
 
-/// The level-rule reasons of each snapshot of a group (newest first), in the same order.
+/// The level-rule reasons of each snapshot of a group (newest first), in the same order,
+/// and for a diff or incr that no level rule may keep because its chain expired, why.
 /// `in_scope` tells which snapshots may be removed at all; the others always remain.
 pub(crate) fn reasons(
     group: &[&Snap],
@@ -68,10 +81,11 @@ pub(crate) fn reasons(
     now_ns: i64,
     by_id: &HashMap<SnapshotId, &Snapshot>,
     in_scope: &BTreeSet<SnapshotId>,
-) -> Vec<Vec<String>> {
+) -> (Vec<Vec<String>>, Vec<Option<String>>) {
     let mut out = vec![Vec::new(); group.len()];
+    let mut expired = vec![None; group.len()];
     if !r.has_level_rules() {
-        return out;
+        return (out, expired);
     }
     let full = LevelRule {
         name: "full",
@@ -100,13 +114,29 @@ pub(crate) fn reasons(
             let remains = |x: &SnapshotId| !in_scope.contains(x) || kept.contains(x);
             let (rule, default) = match level {
                 Level::Full => (&full, None),
-                Level::Diff => match s.base.filter(|b| by_id.contains_key(b) && remains(b)) {
-                    Some(b) => (&diff, Some(format!("full {} is kept", b.short()))),
-                    None => continue,
+                Level::Diff => match s.base {
+                    Some(b) if by_id.contains_key(&b) && remains(&b) => {
+                        (&diff, Some(format!("full {} is kept", b.short())))
+                    }
+                    b => {
+                        if let (Some(slot), Some(b)) = (expired.get_mut(i), b) {
+                            *slot = Some(if by_id.contains_key(&b) {
+                                format!("its full {} is not kept", b.short())
+                            } else {
+                                format!("its full {} is missing", b.short())
+                            });
+                        }
+                        continue;
+                    }
                 },
                 Level::Incr => match chain_full(s, by_id, &remains) {
-                    Some(f) => (&incr, Some(format!("chain to full {} is kept", f.short()))),
-                    None => continue,
+                    Ok(f) => (&incr, Some(format!("chain to full {} is kept", f.short()))),
+                    Err(why) => {
+                        if let Some(slot) = expired.get_mut(i) {
+                            *slot = Some(why);
+                        }
+                        continue;
+                    }
                 },
             };
             rank = rank.saturating_add(1);
@@ -123,5 +153,5 @@ pub(crate) fn reasons(
         }
         kept.extend(decided);
     }
-    out
+    (out, expired)
 }

@@ -217,6 +217,7 @@ pub fn make_plan(
     let in_scope: BTreeSet<SnapshotId> = groups.values().flatten().map(|(i, _)| *i).collect();
     let mut reasons: HashMap<SnapshotId, Vec<String>> = HashMap::new();
     let mut sources: Vec<(&str, RuleSource)> = Vec::new();
+    let mut expired: HashMap<SnapshotId, String> = HashMap::new();
     for (set, group) in &groups {
         let (rules, source) = match &opts.rules {
             Some(r) => (Some(r), RuleSource::Flags),
@@ -233,8 +234,11 @@ pub fn make_plan(
             continue;
         };
         let bucket = rules::reasons(group, rules);
-        let level = levels::reasons(group, rules, now_ns, &by_id, &in_scope);
-        for (((id, _), mut b), l) in group.iter().zip(bucket).zip(level) {
+        let (level, level_expired) = levels::reasons(group, rules, now_ns, &by_id, &in_scope);
+        for ((((id, _), mut b), l), e) in group.iter().zip(bucket).zip(level).zip(level_expired) {
+            if let Some(e) = e {
+                expired.insert(*id, e);
+            }
             b.extend(l);
             if !b.is_empty() {
                 reasons.insert(*id, b);
@@ -261,7 +265,11 @@ pub fn make_plan(
             .map(|(id, s)| {
                 let (keep, mut why) = match reasons.remove(id) {
                     Some(r) => (true, r),
-                    None => (false, vec!["no rule keeps it".to_string()]),
+                    None => {
+                        let mut why = vec!["no rule keeps it".to_string()];
+                        why.extend(expired.remove(id));
+                        (false, why)
+                    }
                 };
                 why.extend(missing_reasons.remove(id).unwrap_or_default());
                 Decision {

@@ -363,6 +363,41 @@ fn an_expired_diff_expires_its_incrs() {
         }))
         .unwrap();
     assert_eq!(kept(&p), vec![1, 17, 18, 19]);
+    assert_eq!(
+        reasons(&p, 3),
+        vec![
+            "no rule keeps it".to_string(),
+            format!("diff {} on its chain is not kept", id(2).short())
+        ]
+    );
+    assert_eq!(reasons(&p, 14), vec!["no rule keeps it"]);
+}
+
+#[test]
+fn an_expired_full_expires_its_diffs_with_the_reason() {
+    let r = weekly_levels(2);
+    let p = r
+        .plan(&rules(Retention {
+            full: Some(1),
+            diff: Some(10),
+            ..Default::default()
+        }))
+        .unwrap();
+    assert_eq!(kept(&p), (20..=38).collect::<Vec<u8>>());
+    assert_eq!(
+        reasons(&p, 2),
+        vec![
+            "no rule keeps it".to_string(),
+            format!("its full {} is not kept", id(1).short())
+        ]
+    );
+    assert_eq!(
+        reasons(&p, 4),
+        vec![
+            "no rule keeps it".to_string(),
+            format!("diff {} on its chain is not kept", id(2).short())
+        ]
+    );
 }
 
 #[test]
