@@ -36,7 +36,16 @@ fn a_backup_older_than_the_notice_is_waited_for_and_the_packs_it_reused_are_kept
     // it deduplicates against x's chunks, prune has planned to delete them.
     let cmd = format!("sleep 3; cat {}", xfile.display());
     let backup = r
-        .cmd(&["--json", "backup", "--command", &cmd, "--stdin-name", "db.sql", "--set", "db"])
+        .cmd(&[
+            "--json",
+            "backup",
+            "--command",
+            &cmd,
+            "--stdin-name",
+            "db.sql",
+            "--set",
+            "db",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -159,10 +168,17 @@ fn backups_and_prunes_in_loops_lose_no_committed_snapshot() {
         (n, slowest, prunes)
     });
     assert!(n >= 3 && prunes >= 2, "{n} backups, {prunes} prunes");
-    assert!(slowest < Duration::from_secs(60), "slowest backup {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(60),
+        "slowest backup {slowest:?}"
+    );
     kept.lock().unwrap().assert_all_restore();
     assert_check_clean(&r);
     let rep = prune(&r, &["--grace", "0s"]);
     assert_eq!(rep["packs_deleted"], 0, "converged: {rep}");
-    assert!(r.list("pending").is_empty(), "{}", stderr(&r.run(&["check"])));
+    assert!(
+        r.list("pending").is_empty(),
+        "{}",
+        stderr(&r.run(&["check"]))
+    );
 }

@@ -229,12 +229,61 @@ fn units_run_the_backup_at_the_policy_interval() {
     );
     assert!(text.contains("0 * * * * "), "{text}");
 
+    // The daily forget units run `forget --set SET --prune` (prune's flag is wired when prune
+    // lands); without `--prune` the same argv applies the set's stored retention.
+    let forget_service_path = dir.join(format!("{stem}-forget.service"));
+    let forget_timer_path = dir.join(format!("{stem}-forget.timer"));
+    assert_eq!(
+        v["forget"]["service"]["path"],
+        forget_service_path.to_str().unwrap()
+    );
+    let forget_service = std::fs::read_to_string(&forget_service_path).unwrap();
+    let forget_timer = std::fs::read_to_string(&forget_timer_path).unwrap();
+    assert_eq!(setting(&forget_timer, "OnCalendar"), "*-*-* 03:30:00");
+    assert_eq!(setting(&forget_timer, "Persistent"), "true");
+    assert!(!forget_service.contains(PASSWORD));
+    let fargv = systemd_words(setting(&forget_service, "ExecStart"), true);
+    assert_eq!(Path::new(&fargv[0]), exe());
+    assert_eq!(fargv[1..], ["forget", "--set", SET, "--prune"]);
+    let fline = v["forget"]["crontab"].as_str().unwrap();
+    assert!(fline.starts_with("30 3 * * * "), "{fline}");
+    assert!(
+        fline.ends_with(" forget --set 'pg:main 5\\%' --prune"),
+        "{fline}"
+    );
+    assert!(text.contains(fline), "{text}");
+    assert_ok(&r.run(&[
+        "policy",
+        "set",
+        "--set",
+        SET,
+        "--keep-full",
+        "1",
+        "--keep-incr",
+        "0",
+    ]));
+    let out = base_env(&mut Command::new(&fargv[0]))
+        .args(&fargv[1..4])
+        .env("STRATA_REPOSITORY", env[0].split_once('=').unwrap().1)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let snaps = snapshots(&r);
+    assert_eq!(
+        snaps.len(),
+        1,
+        "the stored retention applied: the incr went"
+    );
+    assert_eq!(snaps[0]["level"], "full");
+
     match Command::new("which").arg("systemd-analyze").output() {
         Ok(o) if o.status.success() => {
             let out = Command::new("systemd-analyze")
                 .arg("verify")
                 .arg(&service_path)
                 .arg(&timer_path)
+                .arg(&forget_service_path)
+                .arg(&forget_timer_path)
                 .output()
                 .unwrap();
             assert_ok(&out);

@@ -58,7 +58,9 @@ enum Command {
     Dump(cmd::dump::Args),
     /// Added, removed and modified paths between two snapshots.
     Diff(cmd::diff::Args),
-    /// Store or show a backup set's schedule policy (its RPO).
+    /// Retention: remove snapshots by rules or IDs, keeping every kept snapshot's chain.
+    Forget(cmd::forget::Args),
+    /// Store or show a backup set's schedule policy (its RPO) and retention.
     #[command(subcommand)]
     Policy(cmd::policy::PolicyCommand),
     /// Restore drill: reassemble snapshots, re-hash everything, record the outcome.
@@ -105,6 +107,7 @@ fn main() {
         Command::Restore(a) => cmd::restore::run(g, a),
         Command::Dump(a) => cmd::dump::run(g, a),
         Command::Diff(a) => cmd::diff::run(g, a),
+        Command::Forget(a) => cmd::forget::run(g, a),
         Command::Policy(a) => cmd::policy::run(g, a),
         Command::Verify(a) => cmd::verify::run(g, a),
         Command::Report(a) => cmd::report::run(g, a),

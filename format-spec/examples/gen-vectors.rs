@@ -38,7 +38,7 @@ use format_spec::lock::LockRecord;
 use format_spec::object;
 use format_spec::pack::{self, PackEntry, PackHeader};
 use format_spec::pending::PendingRecord;
-use format_spec::policy::Policy;
+use format_spec::policy::{Policy, Retention};
 use format_spec::snapshot::{Level, Snapshot, Summary};
 use format_spec::tree::{Node, NodeKind, Tree, Xattr};
 use serde::Serialize;
@@ -2175,6 +2175,7 @@ fn policies(out: &mut Out) {
         full_s: 7 * 86_400,
         diff_s: 86_400,
         incr_s: 900,
+        keep: None,
     };
     out.write(&sealed_doc(
         "policy",
@@ -2192,6 +2193,38 @@ fn policies(out: &mut Out) {
         "intervals-not-nested",
         "policies",
         "incr_s 172800 exceeds diff_s 86400: intervals must nest (full ≥ diff ≥ incr > 0)",
+        "error:Invalid",
+        ObjectKind::Policy,
+        &bad,
+    ));
+    let mut retention = ok.clone();
+    retention.keep = Some(Retention {
+        daily: Some(7),
+        tags: vec!["keep".into()],
+        full: Some(4),
+        diff: Some(7),
+        incr: Some(48),
+        ..Retention::default()
+    });
+    out.write(&sealed_doc(
+        "policy",
+        "retention",
+        "policies",
+        "policy/ok.toml with retention: keep-daily 7, keep-tag keep, keep-full 4, keep-diff 7, keep-incr 48",
+        "ok",
+        ObjectKind::Policy,
+        &retention,
+    ));
+    let mut bad = ok.clone();
+    bad.keep = Some(Retention {
+        incr: Some(48),
+        ..Retention::default()
+    });
+    out.write(&sealed_doc(
+        "policy",
+        "retention-incr-without-full",
+        "retention",
+        "keep-incr 48 without a full rule: incrs are kept only with their full",
         "error:Invalid",
         ObjectKind::Policy,
         &bad,

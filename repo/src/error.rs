@@ -127,6 +127,13 @@ pub enum Error {
         /// The file.
         path: String,
     },
+    /// `forget` refused its plan (it would break a kept snapshot's chain or leave a set
+    /// without a full); nothing was removed.
+    #[error("forget refused, nothing removed: {reason}")]
+    ForgetRefused {
+        /// Which snapshot and why, e.g. `1a2b3c4d is the parent of 5e6f7a8b, which is kept`.
+        reason: String,
+    },
     /// Invalid user input caught by the engine.
     #[error("{0}")]
     Usage(String),

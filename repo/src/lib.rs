@@ -13,6 +13,8 @@
 //! | [`diff`] | comparing two snapshots |
 //! | [`lock`] | shared and exclusive locks |
 //! | [`policy`] | stored schedule policies |
+//! | [`forget`] | retention: which snapshots to keep, and deleting the others |
+//! | [`duration`] | durations as the command line writes them |
 //! | [`drill`] | stored restore-drill records |
 //! | [`verify`] | restore drills (`strata verify`) |
 //! | [`progress`] | progress events |
@@ -37,8 +39,10 @@ pub mod blob_cache;
 pub mod check;
 pub mod diff;
 pub mod drill;
+pub mod duration;
 pub mod error;
 pub mod failpoint;
+pub mod forget;
 pub mod index;
 pub mod keys;
 pub mod lock;

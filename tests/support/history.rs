@@ -18,7 +18,11 @@ pub fn version(rows: usize, hour: usize) -> Vec<u8> {
         let h = blake3::hash(&(i as u64).to_le_bytes());
         let changed = (0..40).any(|k| (k * 7919 + hour * 104_729) % rows == i);
         let balance = if changed { hour * 1000 + i } else { i % 13 };
-        s.push_str(&format!("{i}\t{}\t{balance}\t{}\n", i % 97, &h.to_hex()[..48]));
+        s.push_str(&format!(
+            "{i}\t{}\t{balance}\t{}\n",
+            i % 97,
+            &h.to_hex()[..48]
+        ));
     }
     s.into_bytes()
 }
@@ -103,6 +107,7 @@ impl<'a> History<'a> {
             .list("snapshots")
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
             .collect();
         v.sort();
         v
@@ -119,7 +124,10 @@ impl<'a> History<'a> {
                 "snapshot {id} does not restore: {}",
                 stderr(&out)
             );
-            assert!(out.stdout == *data, "snapshot {id} restores different bytes");
+            assert!(
+                out.stdout == *data,
+                "snapshot {id} restores different bytes"
+            );
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod cat;
 pub mod check;
 pub mod diff;
 pub mod dump;
+pub mod forget;
 pub mod init;
 pub mod key;
 pub mod ls;

@@ -1,10 +1,11 @@
-//! `strata policy set|show`: the stored RPO schedule of a backup set.
-//! SPEC.md § [Policies](../../../SPEC.md#policies).
+//! `strata policy set|show`: the stored RPO schedule and retention of a backup set.
+//! SPEC.md § [Policies](../../../SPEC.md#policies), § [Retention](../../../SPEC.md#retention).
 //!
 //! `--level auto` follows a set's policy (a full when the newest full is older than the
 //! full interval, and so on) and `strata report` checks snapshots against it. A set without
 //! a stored policy follows the default: full weekly, diff daily, incr hourly.
 
+use super::forget::{retention_text, RetentionArgs};
 use crate::{output, Global};
 use anyhow::{bail, Context, Result};
 use format_spec::policy::Policy;
@@ -14,8 +15,12 @@ use strata_repo::lock::Lock;
 
 /// `policy` subcommands.
 #[derive(clap::Subcommand, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; the retention flags make `set` large"
+)]
 pub enum PolicyCommand {
-    /// Store a set's intervals (those not given keep their current value).
+    /// Store a set's intervals and retention (what is not given keeps its current value).
     Set(SetArgs),
     /// Show the stored policies, or the one a set follows.
     Show(ShowArgs),
@@ -27,7 +32,14 @@ pub enum PolicyCommand {
     clap::ArgGroup::new("intervals")
         .required(true)
         .multiple(true)
-        .args(["full", "diff", "incr"])
+        .args([
+            "full", "diff", "incr", "clear_retention",
+            "keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
+            "keep_yearly", "keep_within", "keep_within_hourly", "keep_within_daily",
+            "keep_within_weekly", "keep_within_monthly", "keep_within_yearly", "keep_tag",
+            "keep_full", "keep_diff", "keep_incr", "keep_full_within", "keep_diff_within",
+            "keep_incr_within",
+        ])
 ))]
 pub struct SetArgs {
     /// Backup set the policy governs.
@@ -42,6 +54,19 @@ pub struct SetArgs {
     /// Some snapshot at least this often (e.g. `1h`, `1h30m`).
     #[arg(long, value_parser = parse_duration)]
     incr: Option<u64>,
+    /// Retention that `forget` applies to the set when given no rules (replaces the stored
+    /// retention as a whole).
+    #[command(flatten)]
+    keep: RetentionArgs,
+    /// Remove the set's stored retention.
+    #[arg(long, conflicts_with_all = [
+        "keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
+        "keep_yearly", "keep_within", "keep_within_hourly", "keep_within_daily",
+        "keep_within_weekly", "keep_within_monthly", "keep_within_yearly", "keep_tag",
+        "keep_full", "keep_diff", "keep_incr", "keep_full_within", "keep_diff_within",
+        "keep_incr_within",
+    ])]
+    clear_retention: bool,
 }
 
 /// `policy show` options.
@@ -52,63 +77,7 @@ pub struct ShowArgs {
     set: Option<String>,
 }
 
-const UNITS: [(char, u64); 5] = [
-    ('w', 7 * 86_400),
-    ('d', 86_400),
-    ('h', 3_600),
-    ('m', 60),
-    ('s', 1),
-];
-
-/// Parses `<n><unit>` groups such as `7d`, `1h30m` or `90s` into seconds. Units: `s`, `m`
-/// (minutes), `h`, `d`, `w`. A number without a unit is refused rather than guessed.
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let err = |why: &str| format!("duration {text:?}: {why} (expected e.g. 7d, 1h30m, 90s)");
-    let mut total: u64 = 0;
-    let mut number: Option<u64> = None;
-    for c in text.trim().chars() {
-        if let Some(d) = c.to_digit(10) {
-            let n = number
-                .unwrap_or(0)
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(u64::from(d)))
-                .ok_or_else(|| err("too large"))?;
-            number = Some(n);
-            continue;
-        }
-        let (_, unit) = UNITS
-            .iter()
-            .find(|(u, _)| *u == c)
-            .ok_or_else(|| err(&format!("unknown unit {c:?}")))?;
-        let n = number
-            .take()
-            .ok_or_else(|| err("a unit without a number"))?;
-        total = n
-            .checked_mul(*unit)
-            .and_then(|s| total.checked_add(s))
-            .ok_or_else(|| err("too large"))?;
-    }
-    match number {
-        Some(_) => Err(err("a number without a unit")),
-        None if text.trim().is_empty() => Err(err("empty")),
-        None => Ok(total),
-    }
-}
-
-/// Seconds as `1w2d3h4m5s` (largest units first, zero parts left out; `0s` for zero).
-pub fn format_duration(mut secs: u64) -> String {
-    if secs == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    for (u, n) in UNITS {
-        if secs >= n {
-            out.push_str(&format!("{}{u}", secs / n));
-            secs %= n;
-        }
-    }
-    out
-}
+pub use strata_repo::duration::{format_duration, parse_duration};
 
 /// Now, in ns since the epoch.
 pub fn now_ns() -> i64 {
@@ -127,6 +96,7 @@ pub fn policy_json(p: &Policy, stored: bool) -> Value {
         "incr_s": p.incr_s,
         "stored": stored,
         "time": stored.then(|| output::rfc3339(p.time_ns)),
+        "keep": p.keep,
     })
 }
 
@@ -166,6 +136,11 @@ fn set(g: &Global, a: &SetArgs) -> Result<i32> {
         full_s: a.full.unwrap_or(current.full_s),
         diff_s: a.diff.unwrap_or(current.diff_s),
         incr_s: a.incr.unwrap_or(current.incr_s),
+        keep: match (a.clear_retention, a.keep.rules()) {
+            (true, _) => None,
+            (false, Some(r)) => Some(r),
+            (false, None) => current.keep.clone(),
+        },
     };
     p.validate().with_context(|| {
         format!(
@@ -179,6 +154,9 @@ fn set(g: &Global, a: &SetArgs) -> Result<i32> {
         output::print_json(&policy_json(&p, true));
     } else {
         println!("policy for set {}: {}", p.set, intervals_text(&p));
+        if let Some(k) = &p.keep {
+            println!("retention: {}", retention_text(k));
+        }
     }
     Ok(0)
 }
@@ -212,12 +190,12 @@ fn show(g: &Global, a: &ShowArgs) -> Result<i32> {
         return Ok(0);
     }
     println!(
-        "{:<24} {:>8} {:>8} {:>8}  since",
-        "set", "full", "diff", "incr"
+        "{:<24} {:>8} {:>8} {:>8}  {:<21}  retention",
+        "set", "full", "diff", "incr", "since"
     );
     for (p, stored) in &list {
         println!(
-            "{:<24} {:>8} {:>8} {:>8}  {}",
+            "{:<24} {:>8} {:>8} {:>8}  {:<21}  {}",
             p.set,
             format_duration(p.full_s),
             format_duration(p.diff_s),
@@ -226,37 +204,12 @@ fn show(g: &Global, a: &ShowArgs) -> Result<i32> {
                 output::short_time(p.time_ns)
             } else {
                 "(default, not stored)".into()
-            }
+            },
+            p.keep
+                .as_ref()
+                .map(retention_text)
+                .unwrap_or_else(|| "-".into())
         );
     }
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_and_print() {
-        assert_eq!(parse_duration("1h30m"), Ok(5_400));
-        assert_eq!(parse_duration("7d"), Ok(604_800));
-        assert_eq!(parse_duration("1w"), Ok(604_800));
-        assert_eq!(parse_duration("90s"), Ok(90));
-        assert_eq!(parse_duration("0s"), Ok(0));
-        for bad in [
-            "",
-            "5",
-            "h",
-            "5x",
-            "1h30",
-            "99999999999999999999s",
-            "40000000000000w",
-        ] {
-            assert!(parse_duration(bad).is_err(), "{bad:?}");
-        }
-        assert_eq!(format_duration(5_400), "1h30m");
-        assert_eq!(format_duration(604_800), "1w");
-        assert_eq!(format_duration(0), "0s");
-        assert_eq!(parse_duration(&format_duration(694_861)), Ok(694_861));
-    }
 }

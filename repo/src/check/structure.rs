@@ -189,7 +189,9 @@ pub(crate) fn check(
             // deleted). Such a blob is unreachable data, not damage.
             warnings.push(Problem {
                 object: format!("pack {id}"),
-                message: format!("{unindexed} blob(s) in its header are in no index (unreferenced data)"),
+                message: format!(
+                    "{unindexed} blob(s) in its header are in no index (unreferenced data)"
+                ),
                 ..Problem::default()
             });
         }
@@ -218,11 +220,7 @@ pub(crate) fn check(
 
 /// Compares a pack's header with the index: a finding for every disagreement, and the
 /// number of header entries no index lists (not damage: see the caller).
-fn compare_header(
-    repo: &Repository,
-    id: &PackId,
-    p: &ExpectedPack,
-) -> (Option<Finding>, usize) {
+fn compare_header(repo: &Repository, id: &PackId, p: &ExpectedPack) -> (Option<Finding>, usize) {
     let all = || p.blobs.keys().copied().collect::<Vec<_>>();
     let header = match repo.read_pack_header(id, p.size) {
         Ok(h) => h,
@@ -275,5 +273,8 @@ fn compare_header(
     if n > 5 {
         message.push_str(&format!(" (and {} more)", n - 5));
     }
-    (Some(Finding::new(format!("pack {id}"), message, bad)), unindexed)
+    (
+        Some(Finding::new(format!("pack {id}"), message, bad)),
+        unindexed,
+    )
 }

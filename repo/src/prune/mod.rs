@@ -172,11 +172,18 @@ fn survey(
     marks.close_bases(&index)?;
     let listing = repo.list(FileType::Pack)?;
     let plan = plan::plan(repo, &index, &files, &marks, &listing, t)?;
+    let live = MasterIndex::live_files(&files);
+    let superseded = files
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !live.contains(id))
+        .collect();
     Ok(Survey {
         snaps: snaps.into_iter().map(|(id, _)| id).collect(),
         marks,
         plan,
         index,
+        superseded,
     })
 }
 
@@ -185,6 +192,8 @@ struct Survey {
     marks: Marks,
     plan: Plan,
     index: MasterIndex,
+    /// Index files another loaded file supersedes (left by an interrupted prune or repair).
+    superseded: Vec<IndexId>,
 }
 
 /// The plan prune would make if only the snapshots in `keep` existed: what `forget
@@ -257,7 +266,12 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
         return Ok(report);
     }
     if delete.is_empty() {
-        // Nothing to delete: leftover notices only stop backups deduplicating.
+        // Nothing to delete: what an interrupted prune left is finished here. Superseded
+        // index files are ignored by every reader (the file superseding them is durable);
+        // leftover notices only stop backups deduplicating.
+        let old: Vec<String> = first.superseded.iter().map(|id| id.to_hex()).collect();
+        report.index_files_deleted =
+            delete::remove_all(&repo, FileType::Index, &old, "prune:after-index-delete")?;
         let names: Vec<String> = old_notices.into_iter().map(|(n, _)| n).collect();
         delete::remove_all(&repo, FileType::Pending, &names, "prune:after-delete")?;
         report.packs_after = report.packs_before;

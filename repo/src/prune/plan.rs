@@ -143,7 +143,9 @@ pub fn readable<'a>(packs: impl Iterator<Item = &'a PackInfo> + Clone) -> HashSe
             .clone()
             .flat_map(|p| &p.blobs)
             .filter(|b| {
-                b.enc == Encoding::ZstdDelta && !ok.contains(&b.id) && b.bases.iter().all(|x| ok.contains(x))
+                b.enc == Encoding::ZstdDelta
+                    && !ok.contains(&b.id)
+                    && b.bases.iter().all(|x| ok.contains(x))
             })
             .map(|b| b.id)
             .collect();

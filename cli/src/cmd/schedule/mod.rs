@@ -6,13 +6,20 @@
 //! diff or incr from the same policy, so changing the policy later changes the levels
 //! without regenerating the units (only a changed incr interval needs a rerun).
 //!
+//! A second pair, `strata-<set>-forget.service` and `.timer`, runs `strata forget --set <set>
+//! --prune` daily: the set's stored retention (`policy set --keep-…`, SPEC.md
+//! § [Retention](../../../SPEC.md#retention)) decides what goes, and prune frees the data.
+//!
 //! The passphrase never goes into a unit: the service reads `STRATA_PASSWORD_FILE` or
 //! `STRATA_PASSWORD_COMMAND` from `/etc/strata/<name>.env`, or from `Environment=` lines
 //! when `schedule` itself ran with `--password-file` / `--password-command`.
 
+mod quote;
+
 use super::policy::format_duration;
 use crate::Global;
 use anyhow::{bail, Context, Result};
+use quote::{cron_schedule, crontab_line, service_text, shell_word};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -69,74 +76,6 @@ pub fn unit_stem(set: &str) -> String {
     } else {
         s
     }
-}
-
-/// Escapes what systemd would otherwise interpret inside a double-quoted value: `\`, `"`,
-/// `%` (specifiers), `$` (variable expansion, in `ExecStart=` only) and control characters.
-fn systemd_escape(s: &str, dollar: bool) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '%' => out.push_str("%%"),
-            '$' if dollar => out.push_str("$$"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn is_plain(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_./:=@,+-".contains(&b))
-}
-
-/// One `ExecStart=` word: bare when it holds only plain characters, else double-quoted.
-/// A lone `;` separates commands in systemd even when quoted, so it is written `\;`.
-pub fn systemd_word(s: &str) -> String {
-    if s == ";" {
-        "\\;".into()
-    } else if is_plain(s) {
-        s.into()
-    } else {
-        format!("\"{}\"", systemd_escape(s, true))
-    }
-}
-
-/// A POSIX shell word (single quotes), for the crontab line.
-fn shell_word(s: &str) -> String {
-    if is_plain(s) {
-        s.into()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-/// The largest cron step not longer than `secs`, so cron runs at least as often as the
-/// policy asks: every N minutes (N dividing 60), every N hours (N dividing 24), or daily.
-pub fn cron_schedule(secs: u64) -> String {
-    const MINUTE_STEPS: [u64; 10] = [30, 20, 15, 12, 10, 6, 5, 4, 3, 2];
-    const HOUR_STEPS: [u64; 6] = [12, 8, 6, 4, 3, 2];
-    let minutes = secs / 60;
-    if minutes < 60 {
-        return match MINUTE_STEPS.iter().find(|&&d| d <= minutes) {
-            Some(d) => format!("*/{d} * * * *"),
-            None => "* * * * *".into(),
-        };
-    }
-    let hours = secs / 3_600;
-    if hours < 24 {
-        return match HOUR_STEPS.iter().find(|&&d| d <= hours) {
-            Some(d) => format!("0 */{d} * * *"),
-            None => "0 * * * *".into(),
-        };
-    }
-    "0 0 * * *".into()
 }
 
 /// The `backup` arguments the units run (after the program path).
@@ -219,6 +158,21 @@ struct Units {
     service: String,
     timer: String,
     crontab: String,
+    forget_service: String,
+    forget_timer: String,
+    forget_crontab: String,
+}
+
+/// When the daily forget runs: systemd `OnCalendar=` and the crontab fields.
+const FORGET_CALENDAR: &str = "*-*-* 03:30:00";
+const FORGET_CRON: &str = "30 3 * * *";
+
+/// The `forget` arguments the daily units run (after the program path).
+fn forget_args(set: &str) -> Vec<String> {
+    ["forget", "--set", set, "--prune"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 fn render(g: &Global, a: &Args, exe: &str, interval_s: u64) -> Result<Units> {
@@ -229,28 +183,32 @@ fn render(g: &Global, a: &Args, exe: &str, interval_s: u64) -> Result<Units> {
     let marker = marker(&a.set);
     let every = format_duration(interval_s);
 
-    let mut service = format!(
-        "{marker}\n[Unit]\nDescription=strata backup of set {}\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n",
+    let service = service_text(
+        &marker,
+        &format!("strata backup of set {}", one_line(&a.set)),
+        &env,
+        &env_file,
+        exe,
+        &args,
+        "Exit 3 (committed, some source files unreadable) marks the run failed on purpose.",
+    );
+    let forget = forget_args(&a.set);
+    let forget_service = service_text(
+        &marker,
+        &format!("strata forget and prune of set {}", one_line(&a.set)),
+        &env,
+        &env_file,
+        exe,
+        &forget,
+        "Applies the set's stored retention, then prune frees the data of forgotten snapshots.",
+    );
+    let forget_timer = format!(
+        "{marker}\n[Unit]\nDescription=strata forget and prune of set {} daily\n\n[Timer]\n\
+         # Daily; the set's stored retention (strata policy set --keep-...) decides what goes.\n\
+         OnCalendar={FORGET_CALENDAR}\nAccuracySec=1m\nPersistent=true\n\n\
+         [Install]\nWantedBy=timers.target\n",
         one_line(&a.set)
     );
-    for (k, v) in &env {
-        service.push_str(&format!(
-            "Environment=\"{}\"\n",
-            systemd_escape(&format!("{k}={v}"), false)
-        ));
-    }
-    service.push_str(&format!(
-        "# The passphrase source: STRATA_PASSWORD_FILE=/path/to/file (mode 0600) or\n\
-         # STRATA_PASSWORD_COMMAND=... in this root-only file. Never put the passphrase in a unit.\n\
-         # \"-\": the unit also starts without the file (the variables may be set above).\n\
-         EnvironmentFile=-{env_file}\n\
-         # Exit 3 (committed, some source files unreadable) marks the run failed on purpose.\n\
-         ExecStart={}\n",
-        std::iter::once(systemd_word(exe))
-            .chain(args.iter().map(|s| systemd_word(s)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    ));
 
     let timer = format!(
         "{marker}\n[Unit]\nDescription=strata backup of set {} every {every}\n\n[Timer]\n\
@@ -260,17 +218,16 @@ fn render(g: &Global, a: &Args, exe: &str, interval_s: u64) -> Result<Units> {
         one_line(&a.set)
     );
 
-    let mut line = vec![cron_schedule(interval_s)];
-    line.extend(env.iter().map(|(k, v)| format!("{k}={}", shell_word(v))));
-    line.push(shell_word(exe));
-    line.extend(args.iter().map(|s| shell_word(s)));
-    // cron turns an unescaped `%` into a newline, even inside quotes.
-    let crontab = line.join(" ").replace('%', "\\%");
+    let crontab = crontab_line(&cron_schedule(interval_s), &env, exe, &args);
+    let forget_crontab = crontab_line(FORGET_CRON, &env, exe, &forget);
     Ok(Units {
         stem,
         service,
         timer,
         crontab,
+        forget_service,
+        forget_timer,
+        forget_crontab,
     })
 }
 
@@ -311,22 +268,44 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
             let t = dir.join(format!("{}.timer", u.stem));
             write_unit(&s, &u.service, &a.set)?;
             write_unit(&t, &u.timer, &a.set)?;
+            write_unit(
+                &dir.join(format!("{}-forget.service", u.stem)),
+                &u.forget_service,
+                &a.set,
+            )?;
+            write_unit(
+                &dir.join(format!("{}-forget.timer", u.stem)),
+                &u.forget_timer,
+                &a.set,
+            )?;
             (Some(s), Some(t))
         }
         None => (None, None),
     };
+    let forget_paths = |ext: &str| {
+        a.systemd
+            .as_ref()
+            .map(|d| d.join(format!("{}-forget.{ext}", u.stem)))
+    };
     let mut enable = Vec::new();
     if let Some(dir) = &a.systemd {
         if std::path::absolute(dir).ok().as_deref() != Some(Path::new("/etc/systemd/system")) {
-            enable.push(format!(
-                "sudo cp {} {} /etc/systemd/system/",
-                shell_word(&dir.join(format!("{}.service", u.stem)).to_string_lossy()),
-                shell_word(&dir.join(format!("{}.timer", u.stem)).to_string_lossy())
-            ));
+            let files: Vec<String> = ["", "-forget"]
+                .iter()
+                .flat_map(|x| {
+                    ["service", "timer"].map(|ext| {
+                        shell_word(&dir.join(format!("{}{x}.{ext}", u.stem)).to_string_lossy())
+                    })
+                })
+                .collect();
+            enable.push(format!("sudo cp {} /etc/systemd/system/", files.join(" ")));
         }
     }
     enable.push("sudo systemctl daemon-reload".into());
-    enable.push(format!("sudo systemctl enable --now {}.timer", u.stem));
+    enable.push(format!(
+        "sudo systemctl enable --now {}.timer {}-forget.timer",
+        u.stem, u.stem
+    ));
     let env_file = format!("/etc/strata/{}.env", unit_stem(&a.set));
     if g.json {
         crate::output::print_json(&json!({
@@ -338,14 +317,28 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
             "environment_file": env_file,
             "enable": enable,
             "crontab": u.crontab,
+            "forget": {
+                "service": { "name": format!("{}-forget.service", u.stem), "path": forget_paths("service"), "text": u.forget_service },
+                "timer": { "name": format!("{}-forget.timer", u.stem), "path": forget_paths("timer"), "text": u.forget_timer },
+                "crontab": u.forget_crontab,
+            },
         }));
         return Ok(0);
     }
     match (&service_path, &timer_path) {
-        (Some(s), Some(t)) => println!("wrote {}\nwrote {}", s.display(), t.display()),
+        (Some(s), Some(t)) => {
+            println!("wrote {}\nwrote {}", s.display(), t.display());
+            for p in [forget_paths("service"), forget_paths("timer")].iter().flatten() {
+                println!("wrote {}", p.display());
+            }
+        }
         _ => println!(
-            "# {}.service\n{}\n# {}.timer\n{}",
-            u.stem, u.service, u.stem, u.timer
+            "# {stem}.service\n{}\n# {stem}.timer\n{}\n# {stem}-forget.service\n{}\n# {stem}-forget.timer\n{}",
+            u.service,
+            u.timer,
+            u.forget_service,
+            u.forget_timer,
+            stem = u.stem
         ),
     }
     println!(
@@ -361,6 +354,12 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     println!("passphrase: put STRATA_PASSWORD_FILE=/path/to/passphrase in {env_file} (mode 0600)");
     println!("\nor with cron (the passphrase variable set in the crontab's environment):");
     println!("  {}", u.crontab);
+    println!("  {}", u.forget_crontab);
+    println!(
+        "\nthe daily `forget --set {} --prune` applies the set's stored retention \
+         (strata policy set --set {} --keep-...); without one it exits 2 and removes nothing",
+        a.set, a.set
+    );
     Ok(0)
 }
 
@@ -374,27 +373,5 @@ mod tests {
         assert_eq!(unit_stem("host:/var/lib,/etc"), "host-var-lib-etc");
         assert_eq!(unit_stem("::"), "set");
         assert_eq!(unit_stem(&"x".repeat(300)).len(), 64);
-    }
-
-    #[test]
-    fn words_are_quoted_for_systemd() {
-        assert_eq!(systemd_word("pg:main"), "pg:main");
-        assert_eq!(
-            systemd_word(r#"echo "$HOME" 50% \n"#),
-            r#""echo \"$$HOME\" 50%% \\n""#
-        );
-        assert_eq!(systemd_word(";"), "\\;");
-        assert_eq!(systemd_word("a\nb"), "\"a\\nb\"");
-    }
-
-    #[test]
-    fn cron_runs_at_least_as_often_as_the_interval() {
-        assert_eq!(cron_schedule(30), "* * * * *");
-        assert_eq!(cron_schedule(900), "*/15 * * * *");
-        assert_eq!(cron_schedule(7 * 60), "*/6 * * * *");
-        assert_eq!(cron_schedule(3_600), "0 * * * *");
-        assert_eq!(cron_schedule(5 * 3_600), "0 */4 * * *");
-        assert_eq!(cron_schedule(86_400), "0 0 * * *");
-        assert_eq!(cron_schedule(7 * 86_400), "0 0 * * *");
     }
 }
