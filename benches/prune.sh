@@ -23,6 +23,10 @@
 #     the snapshots (by backup position) that strata removed. Wall time and peak RSS
 #     (/usr/bin/time), repository size before/after (du -sb), bytes freed; strata's prune JSON
 #     fields if present and freed / ideal (ideal = unreferenced_bytes).
+#     If forget has no --prune, `forget $KEEP --json` then `prune --json` (walls added, two unlocks).
+#     Until strata has forget (issue 10 lands prune first), the script deletes the snapshot files
+#     that the rules as read in the issue remove (the newest N of each level, closed under incr →
+#     previous snapshot and diff → previous full) and times `strata prune --json` instead.
 #  3. the key cost: `strata snapshots` alone (one unlock with the default KDF, which is kept:
 #     it is part of what a user gets); strata's wall times include one such unlock.
 #  4. a backup started while forget --prune runs (after CONC_DELAYS seconds) against the same
@@ -196,8 +200,35 @@ read -r BUILD <"$W/build.txt"
 # its cache, which is read too); restic's copies are hardlinks and share these pages
 find "$W/s.orig" "$W/r.orig" "$W/rcache.orig" -path "$W/r.orig/data" -prune -o -type f -exec cat {} + >/dev/null
 
-HAVE_FORGET=0
-"$S" forget --help 2>/dev/null | grep -q -- --keep-full && HAVE_FORGET=1
+# strata's side: `forget $KEEP --prune` once forget exists; before that, with prune only, the
+# script removes the snapshot files the rules would (emulated, below) and runs `prune --json`
+SMODE=none
+"$S" prune --help >/dev/null 2>&1 && SMODE=emulate
+"$S" forget --help 2>/dev/null | grep -q -- --keep-full && SMODE=forget
+FORGET_PRUNE=0   # forget takes --prune: one command (one unlock); else forget, then prune (two)
+"$S" forget --help 2>/dev/null | grep -q -- '--prune' && FORGET_PRUNE=1
+UNLOCKS=1; [[ $SMODE == forget ]] && (( ! FORGET_PRUNE )) && UNLOCKS=2
+KP=; KT=; GONE=; KEPT_SRC=
+if [[ $SMODE != forget ]]; then
+  read -r KP KT GONE <<<"$(py emulate "$W/ids.tsv" $KEEP)"
+  KEPT_SRC="emulated: newest N of each level, closed under incr → previous snapshot and diff → previous full; strata has no forget yet"
+fi
+# sprune REPO OUT TIMEFILE: strata's forget + prune on REPO (JSON documents into OUT), timed into
+# TIMEFILE as "wall_s peak_rss_kib" (two commands: walls added, the larger RSS)
+sprune() {
+  if [[ $SMODE == forget ]] && (( FORGET_PRUNE )); then
+    /usr/bin/time -o "$3" -f '%e %M' "$S" -r "$1" forget $KEEP --prune --json >"$2" 2>"$2.err"
+    return
+  fi
+  if [[ $SMODE == forget ]]; then
+    /usr/bin/time -o "$3.1" -f '%e %M' "$S" -r "$1" forget $KEEP --json >"$2" 2>"$2.err" || return $?
+  else
+    awk -F'\t' -v g=",$GONE," 'index(g, "," $1 ",") {print $4}' "$W/ids.tsv" | while read -r id; do rm "$1/snapshots/$id"; done
+    echo "0 0" >"$3.1"
+  fi
+  /usr/bin/time -o "$3.2" -f '%e %M' "$S" -r "$1" prune --json >>"$2" 2>>"$2.err" || return $?
+  paste -d' ' <(tail -1 "$3.1") <(tail -1 "$3.2") | awk '{printf "%.2f %d\n", $1 + $3, ($2 > $4 ? $2 : $4)}' >"$3"
+}
 
 ############################################################ 3. key cost
 t1() { /usr/bin/time -o "$W/t" -f %e "$@" >/dev/null 2>&1 || true; cat "$W/t" | tail -1; }
@@ -207,23 +238,19 @@ KEY_R=$(py median $(for k in 1 2 3; do t1 restic -q --cache-dir "$RC" -r "$W/r.o
 
 ############################################################ 2. forget + prune, RUNS runs
 declare -a SW SM SB SA RW RM RB RA
-KP=; KT=; GONE=; KEPT_SRC=
 for ((run = 1; run <= RUNS; run++)); do
   echo "[prune.sh $(date +%H:%M:%S)] run $run/$RUNS" >&2
-  if (( HAVE_FORGET )); then
+  if [[ $SMODE != none ]]; then
     rm -rf "$W/s.work"; cp -a "$W/s.orig" "$W/s.work"
     SB[$run]=$(size "$W/s.work")
-    rc=0; /usr/bin/time -o "$W/t" -f '%e %M' "$S" -r "$W/s.work" forget $KEEP --prune --json >"$W/sf.$run.json" 2>"$W/sf.$run.err" || rc=$?
-    (( rc == 0 )) || { echo "strata forget --prune exited $rc:" >&2; tail -5 "$W/sf.$run.err" >&2; exit 1; }
+    rc=0; sprune "$W/s.work" "$W/sf.$run.json" "$W/t" || rc=$?
+    (( rc == 0 )) || { echo "strata $SMODE exited $rc:" >&2; tail -5 "$W/sf.$run.json.err" >&2; exit 1; }
     read -r SW[$run] SM[$run] < <(tail -1 "$W/t")
     SA[$run]=$(size "$W/s.work")
     "$S" -r "$W/s.work" snapshots --json >"$W/left.json"
     read -r kp kt gone <<<"$(py kept "$W/left.json" "$W/ids.tsv")"
-    [[ -z $KP || "$KP $KT $GONE" == "$kp $kt $gone" ]] || echo "warning: run $run kept $kp/$kt, run 1 kept $KP/$KT" >&2
-    KP=$kp KT=$kt GONE=$gone KEPT_SRC="strata forget"
-  elif [[ -z $KP ]]; then
-    read -r KP KT GONE <<<"$(py emulate "$W/ids.tsv" $KEEP)"
-    KEPT_SRC="emulated: strata has no forget yet"
+    [[ -z $KP || "$KP $KT $GONE" == "$kp $kt $gone" ]] || echo "warning: run $run kept $kp/$kt/$gone, expected $KP/$KT/$GONE" >&2
+    [[ $SMODE == forget ]] && KP=$kp KT=$kt GONE=$gone KEPT_SRC="strata forget"
   fi
   rm -rf "$W/r.work" "$W/rcache.work"; cp -al "$W/r.orig" "$W/r.work"; cp -a "$W/rcache.orig" "$W/rcache.work"
   RC=$W/rcache.work
@@ -245,50 +272,63 @@ done
 rm -rf "$W/s.work" "$W/r.work" "$W/rcache.work"
 
 ############################################################ 4. a backup during forget --prune
-CONC_FILE=${DUMPS[-1]}   # the last dump of the first pass: after forget, prune is about to delete its blobs
-CONC_SHA=$(dump "$CONC_FILE" | sha256sum | cut -d' ' -f1)
-sconc() {   # sconc REPO OUTFILE: backup of CONC_FILE, "wall rc"
+# Two cases: "gone" backs up the last dump of pass 0 (after forget, prune is deleting the blobs it
+# would deduplicate against: a backup that starts after prune's notice stores them again),
+# "kept" the last dump of the last pass (its blobs stay).
+CONC_FILE=${DUMPS[-1]}
+cfeed() { if [[ $1 == gone ]]; then feed 0 "$CONC_FILE"; else feed $((ROUNDS - 1)) "$CONC_FILE"; fi; }
+declare -A CSHA
+for c in gone kept; do CSHA[$c]=$(cfeed $c | sha256sum | cut -d' ' -f1); done
+sconc() {   # sconc CASE REPO OUTFILE: its backup, "wall rc"
   local a b rc=0
   a=$(date +%s.%N)
-  dump "$CONC_FILE" | "$S" -r "$1" backup --stdin --stdin-name dump.sql --set pg:bench --level incr --json -q >"$2" 2>"$2.err" || rc=$?
+  cfeed "$1" | "$S" -r "$2" backup --stdin --stdin-name dump.sql --set pg:bench --level incr --json -q >"$3" 2>"$3.err" || rc=$?
   b=$(date +%s.%N)
   echo "$(python3 -c "print(f'{$b - $a:.2f}')") $rc"
 }
-restores() {   # restores REPO ID: yes if `strata dump` of it is bit-identical to CONC_FILE
-  [[ -n $2 && $2 != None ]] || { echo "no snapshot"; return; }
-  [[ $("$S" -r "$1" dump "$2" dump.sql 2>/dev/null | sha256sum | cut -d' ' -f1) == "$CONC_SHA" ]] && echo yes || echo NO
+restores() {   # restores CASE REPO ID: yes if `strata dump` of it is bit-identical to what was backed up
+  [[ -n $3 && $3 != None ]] || { echo "no snapshot"; return; }
+  [[ $("$S" -r "$2" dump "$3" dump.sql 2>/dev/null | sha256sum | cut -d' ' -f1) == "${CSHA[$1]}" ]] && echo yes || echo NO
 }
-rm -rf "$W/s.c"; cp -a "$W/s.orig" "$W/s.c"
-read -r ALONE ALONE_RC <<<"$(sconc "$W/s.c" "$W/alone.json")"
+stored() { py field "$1" bytes_stored | py mb $(cat); }
+declare -A ALONE ALONE_ST
+ALONE_RC=0
+for c in gone kept; do
+  rm -rf "$W/s.c"; cp -a "$W/s.orig" "$W/s.c"
+  read -r ALONE[$c] rc <<<"$(sconc $c "$W/s.c" "$W/alone.$c.json")"
+  ALONE_ST[$c]=$(stored "$W/alone.$c.json"); (( rc == 0 )) || ALONE_RC=$rc
+done
 rm -rf "$W/s.c"
 : >"$W/conc.md"
-if (( HAVE_FORGET )); then
-  for d in $CONC_DELAYS; do
-    rm -rf "$W/s.c"; cp -a "$W/s.orig" "$W/s.c"
-    ( rc=0; /usr/bin/time -o "$W/tp" -f '%e %M' "$S" -r "$W/s.c" forget $KEEP --prune --json >"$W/pc.json" 2>"$W/pc.err" || rc=$?; echo $rc >"$W/pc.rc" ) &
-    pid=$!
-    sleep "$d"
-    read -r wall brc <<<"$(sconc "$W/s.c" "$W/bc.json")"
-    wait "$pid" || true
-    ok=$(restores "$W/s.c" "$(py id <"$W/bc.json")")
-    chk=0; "$S" -r "$W/s.c" check -q >/dev/null 2>&1 || chk=$?
-    printf '| %s | %s | %s | %s | %s | %s | %s (rc %s) | %s | %s |\n' "$d" "$ALONE" "$wall" \
-      "$(python3 -c "print(f'{$wall - $ALONE:+.2f}')")" "$brc" "$ok" "$(cut -d' ' -f1 "$W/tp")" "$(cat "$W/pc.rc")" \
-      "$chk" "$(py waits "$W/bc.json"); prune: $(py waits "$W/pc.json")" >>"$W/conc.md"
-    rm -rf "$W/s.c"
+if [[ $SMODE != none ]]; then
+  for c in gone kept; do
+    for d in $CONC_DELAYS; do
+      rm -rf "$W/s.c"; cp -a "$W/s.orig" "$W/s.c"
+      ( rc=0; sprune "$W/s.c" "$W/pc.json" "$W/tp" || rc=$?; echo $rc >"$W/pc.rc" ) &
+      pid=$!
+      sleep "$d"
+      read -r wall brc <<<"$(sconc $c "$W/s.c" "$W/bc.json")"
+      wait "$pid" || true
+      ok=$(restores $c "$W/s.c" "$(py id <"$W/bc.json")")
+      chk=0; "$S" -r "$W/s.c" check -q >/dev/null 2>&1 || chk=$?
+      printf '| %s | %s | %s | %s | %s | %s / %s | %s | %s | %s (rc %s) | %s | %s |\n' "$c" "$d" "${ALONE[$c]}" "$wall" \
+        "$(python3 -c "print(f'{$wall - ${ALONE[$c]}:+.2f}')")" "${ALONE_ST[$c]}" "$(stored "$W/bc.json")" "$brc" "$ok" \
+        "$(cut -d' ' -f1 "$W/tp")" "$(cat "$W/pc.rc")" "$(py field "$W/pc.json" waited_ms)" "$chk" >>"$W/conc.md"
+      rm -rf "$W/s.c"
+    done
   done
 fi
 # restic in the same race: forget --prune in the background, then the same backup
 : >"$W/rconc.md"
 locked() { grep -m1 -io 'already locked[^:]*' "$1" || echo no; }
-for d in $CONC_DELAYS; do
+for d in ${RCONC_DELAYS:-$CONC_DELAYS}; do
   rm -rf "$W/r.c" "$W/rcache.c"; cp -al "$W/r.orig" "$W/r.c"; cp -a "$W/rcache.orig" "$W/rcache.c"
   RC=$W/rcache.c
   ( rc=0; /usr/bin/time -o "$W/rtp" -f %e restic -q --cache-dir "$RC" -r "$W/r.c" forget --path /dump.sql --keep-last "$KP" --prune >"$W/rpc.out" 2>&1 || rc=$?; echo $rc >"$W/rpc.rc" ) &
   pid=$!
   sleep "$d"
   a=$(date +%s.%N); rrc=0
-  dump "$CONC_FILE" | restic -q --cache-dir "$RC" -r "$W/r.c" backup --stdin --stdin-filename dump.sql >"$W/rbc.out" 2>&1 || rrc=$?
+  cfeed gone | restic -q --cache-dir "$RC" -r "$W/r.c" backup --stdin --stdin-filename dump.sql >"$W/rbc.out" 2>&1 || rrc=$?
   b=$(date +%s.%N)
   wait "$pid" || true
   printf '| %s | %s | %s | %s | %s | %s |\n' "$d" "$(python3 -c "print(f'{$b - $a:.2f}')")" "$rrc" "$(locked "$W/rbc.out")" \
@@ -303,9 +343,9 @@ SBm=$(py median "${SB[@]:-n/a}"); SAm=$(py median "${SA[@]:-n/a}")
 RBm=$(py median "${RB[@]}"); RAm=$(py median "${RA[@]}")
 SF=n/a; [[ $SBm == n/a ]] || SF=$(python3 -c "print($SBm - $SAm)")
 RF=$(python3 -c "print($RBm - $RAm)")
-FIELDS="bytes_deleted bytes_written bytes_read unreferenced_bytes waited_ms duration_ms kept removed"
-if (( HAVE_FORGET )); then read -r F_DEL F_WR F_RD F_IDEAL F_WAIT F_DUR F_KEPT F_REM <<<"$(py field "$W/sf.1.json" $FIELDS)"
-else F_DEL=n/a F_WR=n/a F_RD=n/a F_IDEAL=n/a F_WAIT=n/a F_DUR=n/a F_KEPT=n/a F_REM=n/a; fi
+FIELDS="bytes_deleted bytes_written bytes_read unreferenced_bytes waited_ms duration_ms packs_unused packs_repacked deferred"
+if [[ $SMODE != none ]]; then read -r F_DEL F_WR F_RD F_IDEAL F_WAIT F_DUR F_PU F_PR F_DEF <<<"$(py field "$W/sf.1.json" $FIELDS)"
+else F_DEL=n/a F_WR=n/a F_RD=n/a F_IDEAL=n/a F_WAIT=n/a F_DUR=n/a F_PU=n/a F_PR=n/a F_DEF=n/a; fi
 mib() { [[ $1 == n/a ]] && echo n/a || echo $(( ${1%.*} / 1024 )); }
 {
 echo "# strata vs restic: forget + prune"
@@ -316,7 +356,7 @@ echo "- command: \`$( ((Q)) && echo 'QUICK=1 ')NDUMPS=${#DUMPS[@]} RUNS=$RUNS RO
 echo "- load at start of the measurements: \`$(uptime | sed 's/.*load/load/')\`"
 echo "- data: dumps-hex dump_0..$(( ${#DUMPS[@]} - 1 )).sql ($( ((SLICE)) && echo "first $SLICE bytes of each" || echo "~1.08 GB each")) × $ROUNDS passes ($([[ $ROUND2 == sibling ]] && echo 'pass r > 0 through `tr a-f` to a sibling database: no chunk shared with pass 0' || echo 'the same bytes each pass'))$( ((TREE)) && echo ", plus tree_v1 (full, after pass 0) and tree_v2 (incr, after pass 1) in set tree")"
 echo "- snapshots: $((NPG + NTREE)) — pg:bench $NPG ($LEVELS; hour i: full if i % $FULL_EVERY = 0, diff if i % $DIFF_EVERY = 0, else incr), tree $NTREE; built in ${BUILD} s (strata, default KDF, and restic side by side)"
-echo "- rules: strata \`forget $KEEP --prune --json\` (default --max-unused); restic \`forget $([[ $RESTIC_RULE == same-ids ]] && echo '<the snapshots strata removed, by backup position>' || echo "--path /dump.sql --keep-last $KP")$( [[ $RESTIC_RULE != same-ids ]] && (( KT < NTREE )) && echo " (+ tree --keep-last $KT)") --prune\` (0.14 default --max-unused 5%)"
+echo "- rules: strata $( if [[ $SMODE == emulate ]]; then echo "\`prune --json\` after the script deleted the snapshot files \`forget $KEEP\` would remove (emulated, see kept)"; elif (( FORGET_PRUNE )); then echo "\`forget $KEEP --prune --json\`"; else echo "\`forget $KEEP --json\` then \`prune --json\` (forget has no --prune: two commands, walls added)"; fi) (default --max-unused 5 %); restic \`forget $([[ $RESTIC_RULE == same-ids ]] && echo '<the snapshots strata removed, by backup position>' || echo "--path /dump.sql --keep-last $KP")$( [[ $RESTIC_RULE != same-ids ]] && (( KT < NTREE )) && echo " (+ tree --keep-last $KT)") --prune\` (0.14 default --max-unused 5%)"
 echo "- kept: pg:bench $KP of $NPG, tree $KT of $NTREE ($KEPT_SRC); removed backup positions: $GONE"
 echo "- runs: $RUNS, medians (min–max); each on a fresh copy (strata cp -a, restic cp -al + its cache copied), repositories read into the page cache first (strata whole, restic all but data/ plus its cache); MB = 10^6 bytes; ratios strata/restic"
 echo
@@ -326,20 +366,20 @@ echo "| strata | $(py med "${SW[@]:-n/a}") | $(mib "$SMm") | $(py mb "$SBm") | $
 echo "| restic | $(py med "${RW[@]}") | $(mib "$RMm") | $(py mb "$RBm") | $(py mb "$RAm") | $(py mb "$RF") | – |"
 echo "| strata/restic | $(py ratio "$SWm" "$RWm") | $(py ratio "$SMm" "$RMm") | $(py ratio "$SBm" "$RBm") | $(py ratio "$SAm" "$RAm") | $(py ratio "$SF" "$RF") | |"
 echo
-echo "- strata prune JSON (run 1): bytes_deleted $F_DEL, bytes_written $F_WR, bytes_read $F_RD, unreferenced_bytes (ideal) $F_IDEAL, waited_ms $F_WAIT, duration_ms $F_DUR, kept $F_KEPT, removed $F_REM"
+echo "- strata prune JSON (run 1): bytes_deleted $F_DEL, bytes_written $F_WR, bytes_read $F_RD, unreferenced_bytes (ideal) $F_IDEAL, waited_ms $F_WAIT, duration_ms $F_DUR, packs unused $F_PU, repacked $F_PR, deferred $F_DEF"
 echo "- restic prune (run 1): $(grep -sE '^(to repack|this removes|to delete|total prune|remaining|unused size after prune):' "$W/rf.1.out" | sed 's/  */ /g' | paste -sd ';' - | sed 's/;/; /g')"
-echo "- key cost: \`strata snapshots\` alone $KEY_S s (default KDF; \`restic snapshots\` $KEY_R s); strata's wall includes one unlock: without it $(python3 -c "print(f'{$SWm - $KEY_S:.1f}')" 2>/dev/null || echo n/a) s, ratio $(py ratio "$(python3 -c "print($SWm - $KEY_S)" 2>/dev/null || echo n/a)" "$(python3 -c "print($RWm - $KEY_R)")") against restic without its own"
+echo "- key cost: \`strata snapshots\` alone $KEY_S s (default KDF; \`restic snapshots\` $KEY_R s); strata's wall includes $UNLOCKS unlock(s): without them $(python3 -c "print(f'{$SWm - $UNLOCKS * $KEY_S:.1f}')" 2>/dev/null || echo n/a) s, ratio $(py ratio "$(python3 -c "print($SWm - $UNLOCKS * $KEY_S)" 2>/dev/null || echo n/a)" "$(python3 -c "print($RWm - $KEY_R)")") against restic without its own; strata's peak RSS includes the default KDF's memory (Argon2id, 256 MiB)"
 echo
 echo "## A backup during forget --prune (goal ≤ 5 s extra)"
 echo
-echo "$(basename "$CONC_FILE") (pass 0 bytes, --level incr) into a fresh copy of the built repository; extra includes sharing $(nproc) cores with prune."
+echo "\`backup --stdin --level incr\` of $(basename "$CONC_FILE") into a fresh copy of the built repository, alone and with forget --prune started d s before it; case gone: its pass-0 bytes (prune is deleting the blobs it would deduplicate against), case kept: its pass-$((ROUNDS - 1)) bytes. Extra time includes sharing $(nproc) cores with prune and, in case gone, storing again what prune deletes (stored MB)."
 echo
-if (( HAVE_FORGET )); then
-  echo "| backup starts after s | alone s | during prune s | extra s | backup rc | restores | forget --prune wall s | check rc | wait fields |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+if [[ $SMODE != none ]]; then
+  echo "| case | backup starts after s | alone s | during prune s | extra s | stored MB alone / during | backup rc | restores | forget --prune wall s | prune waited_ms | check rc |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   cat "$W/conc.md"
 else
-  echo "- backup alone: $ALONE s (rc $ALONE_RC); during prune: n/a (strata has no forget/prune yet)"
+  echo "- backup alone: gone ${ALONE[gone]} s, kept ${ALONE[kept]} s (rc $ALONE_RC); during prune: n/a (strata has no prune yet)"
 fi
 echo
 echo "restic 0.14 in the same race (forget --path /dump.sql --keep-last $KP --prune in the background; backup after d s):"
