@@ -186,3 +186,57 @@ fn backups_do_not_deduplicate_against_packs_announced_for_deletion() {
     assert_check_clean(&r);
     assert_ok(&r.run(&["snapshots"]));
 }
+
+#[test]
+fn forget_with_level_rules_and_prune_keeps_every_kept_chain_restorable() {
+    let r = TestRepo::new();
+    let mut h = History::new(&r, "db");
+    // Two weeks in miniature: full, incr, diff, incr, incr; full, incr, diff, incr.
+    let levels = [
+        "full", "incr", "diff", "incr", "incr", "full", "incr", "diff", "incr",
+    ];
+    for (hour, level) in levels.iter().enumerate() {
+        h.backup(&version(ROWS, hour), level);
+    }
+    let dry = r.json(&[
+        "forget",
+        "--json",
+        "--dry-run",
+        "--keep-full",
+        "1",
+        "--keep-diff",
+        "1",
+        "--keep-incr",
+        "1",
+    ]);
+    let frees = dry["frees_bytes"].as_u64().unwrap();
+    assert!(frees > 0, "{dry}");
+    let before = dir_bytes(&r);
+    let done = r.json(&[
+        "forget",
+        "--json",
+        "--keep-full",
+        "1",
+        "--keep-diff",
+        "1",
+        "--keep-incr",
+        "1",
+        "--prune",
+    ]);
+    // The newest incr, its diff and its full; the first week is gone.
+    assert_eq!(done["kept"], 3, "{done}");
+    let listed = h.listed();
+    h.content.retain(|id, _| listed.contains(id));
+    assert_eq!(h.content.len(), 3);
+    h.assert_all_restore();
+    assert_check_clean(&r);
+    let freed = before - dir_bytes(&r);
+    let p = &done["prune"];
+    assert!(p["packs_deleted"].as_u64().unwrap() > 0, "{done}");
+    // The estimate (from the index alone) and what prune freed agree within 20 %.
+    let (lo, hi) = (frees as f64 * 0.8, frees as f64 * 1.2);
+    assert!(
+        (lo..=hi).contains(&(freed as f64)),
+        "estimated {frees}, freed {freed}"
+    );
+}

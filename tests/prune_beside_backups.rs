@@ -182,3 +182,45 @@ fn backups_and_prunes_in_loops_lose_no_committed_snapshot() {
         stderr(&r.run(&["check"]))
     );
 }
+
+#[test]
+fn a_backup_whose_lock_was_removed_commits_no_snapshot() {
+    let r = TestRepo::new();
+    let mut h = History::new(&r, "db");
+    h.backup(&version(ROWS, 0), "full");
+    let before = h.listed();
+    let xfile = r.path("x.bin");
+    std::fs::write(&xfile, version(ROWS, 1)).unwrap();
+    let cmd = format!("sleep 2; cat {}", xfile.display());
+    let backup = r
+        .cmd(&[
+            "backup",
+            "--command",
+            &cmd,
+            "--stdin-name",
+            "db.sql",
+            "--set",
+            "db",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the backup's lock", Duration::from_secs(20), || {
+        !r.list("locks").is_empty()
+    });
+    // What `unlock` or another host does to a lock it judged stale: a prune may then
+    // have deleted data this backup deduplicated against.
+    for l in r.list("locks") {
+        std::fs::remove_file(l).unwrap();
+    }
+    let out = backup.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("lost the repository lock"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(h.listed(), before, "no snapshot was committed");
+    h.assert_all_restore();
+}

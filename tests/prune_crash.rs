@@ -162,3 +162,42 @@ fn backup_killed_or_failing_at_any_step_commits_nothing_partial() {
     }
     let _ = assert_ok;
 }
+
+const FORGET_POINTS: &[&str] = &["remove:snapshots", "remove:snapshots@2", "remove:drills"];
+
+#[test]
+fn forget_killed_or_failing_at_any_step_leaves_restorable_snapshots() {
+    let (template, content) = template();
+    for action in ["kill", "error"] {
+        for point in FORGET_POINTS {
+            let case = format!("forget {point}={action}");
+            let r = copy_repo(&template);
+            // A drill of the oldest snapshot, so forget has a drill to remove.
+            let oldest = content.keys().next().unwrap().clone();
+            assert_ok(&r.run(&["verify", &oldest]));
+            let out = r
+                .cmd(&["forget", "--keep-last", "1"])
+                .env("STRATA_FAILPOINTS", format!("{point}={action}"))
+                .output()
+                .unwrap();
+            assert!(!out.status.success(), "{case}: the point was reached");
+            // Whatever is still listed restores; nothing listed was lost.
+            let mut h = history(&r, &content);
+            let listed = h.listed();
+            h.content.retain(|id, _| listed.contains(id));
+            h.assert_all_restore();
+            assert_check_clean(&r);
+            // A rerun finishes the forget; prune then converges.
+            assert_ok(&r.run(&["forget", "--keep-last", "1", "--prune"]));
+            let listed = h.listed();
+            h.content.retain(|id, _| listed.contains(id));
+            assert!(!h.content.is_empty(), "{case}: the kept snapshot is there");
+            h.assert_all_restore();
+            assert_recovers(&r, &h, &case);
+            assert!(
+                files(&r, "drills").is_empty(),
+                "{case}: the drill went with its snapshot"
+            );
+        }
+    }
+}

@@ -229,8 +229,8 @@ fn units_run_the_backup_at_the_policy_interval() {
     );
     assert!(text.contains("0 * * * * "), "{text}");
 
-    // The daily forget units run `forget --set SET --prune` (prune's flag is wired when prune
-    // lands); without `--prune` the same argv applies the set's stored retention.
+    // The daily forget units run `forget --set SET --prune`: the set's stored retention,
+    // then prune.
     let forget_service_path = dir.join(format!("{stem}-forget.service"));
     let forget_timer_path = dir.join(format!("{stem}-forget.timer"));
     assert_eq!(
@@ -262,8 +262,9 @@ fn units_run_the_backup_at_the_policy_interval() {
         "--keep-incr",
         "0",
     ]));
+    let packs_before = support::walk(&r.repo.join("data")).len();
     let out = base_env(&mut Command::new(&fargv[0]))
-        .args(&fargv[1..4])
+        .args(&fargv[1..])
         .env("STRATA_REPOSITORY", env[0].split_once('=').unwrap().1)
         .output()
         .unwrap();
@@ -275,6 +276,14 @@ fn units_run_the_backup_at_the_policy_interval() {
         "the stored retention applied: the incr went"
     );
     assert_eq!(snaps[0]["level"], "full");
+    assert!(
+        support::walk(&r.repo.join("data")).len() <= packs_before,
+        "--prune ran after forget"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("packs"),
+        "prune's report"
+    );
 
     match Command::new("which").arg("systemd-analyze").output() {
         Ok(o) if o.status.success() => {
