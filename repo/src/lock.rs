@@ -347,3 +347,64 @@ pub fn remove_stale(repo: &Repository) -> Result<usize> {
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::local::LocalBackend;
+    use crate::repository::InitOptions;
+    use format_spec::keyfile::Argon2Params;
+
+    fn repo(dir: &std::path::Path) -> Arc<Repository> {
+        let opts = InitOptions {
+            kdf: Argon2Params {
+                m_kib: 16 << 10,
+                t: 2,
+                p: 1,
+            },
+            ..InitOptions::default()
+        };
+        let b = Arc::new(LocalBackend::new(dir.join("r")));
+        Arc::new(Repository::init(b, b"pw", &opts).unwrap())
+    }
+
+    #[test]
+    fn prune_locks_exclude_each_other_and_exclusive_locks_but_not_shared_ones() {
+        use LockKind::*;
+        assert!(!Shared.conflicts_with(Shared));
+        assert!(!Shared.conflicts_with(Prune) && !Prune.conflicts_with(Shared));
+        assert!(Prune.conflicts_with(Prune));
+        assert!(Exclusive.conflicts_with(Shared) && Prune.conflicts_with(Exclusive));
+        let dir = tempfile::tempdir().unwrap();
+        let repo = repo(dir.path());
+        let prune = Lock::acquire_kind(repo.clone(), Prune, "prune").unwrap();
+        let backup = Lock::acquire_kind(repo.clone(), Shared, "backup").unwrap();
+        let second = Lock::acquire_kind(repo.clone(), Prune, "prune");
+        assert!(matches!(second, Err(Error::Locked { holder }) if holder.contains("prune lock")));
+        // The prune sees the backup as an older holder; the backup is one holder however
+        // its description ages.
+        let older = live_holders(&repo, Some(prune.started_ns())).unwrap();
+        assert_eq!(older.len(), 1);
+        assert!(older[0].description.contains("backup"));
+        drop(backup);
+        assert!(live_holders(&repo, Some(prune.started_ns()))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_lock_whose_file_was_removed_is_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = repo(dir.path());
+        let lock = Lock::acquire(repo.clone(), false, "backup").unwrap();
+        lock.check_held().unwrap();
+        remove_all_locks(&repo);
+        assert!(matches!(lock.check_held(), Err(Error::LockLost { .. })));
+    }
+
+    fn remove_all_locks(repo: &Repository) {
+        for (name, _) in repo.list(FileType::Lock).unwrap() {
+            repo.backend().remove(FileType::Lock, &name).unwrap();
+        }
+    }
+}
