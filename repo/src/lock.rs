@@ -166,6 +166,9 @@ pub fn list_locks(repo: &Repository) -> Result<Vec<(String, Option<LockRecord>)>
             limits::MAX_LOCK_FILE,
         ) {
             Ok(rec) if rec.validate().is_ok() => out.push((name, Some(rec))),
+            // Released (or refreshed) between the listing and the read.
+            Err(Error::Damaged { .. })
+                if !repo.backend().exists(FileType::Lock, &name).unwrap_or(true) => {}
             Ok(_) | Err(Error::Damaged { .. }) => {
                 tracing::warn!(lock = %name, "lock file does not open; treating it as stale");
                 out.push((name, None));

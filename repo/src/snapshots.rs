@@ -46,7 +46,8 @@ impl Repository {
         Ok(s)
     }
 
-    /// Every snapshot, oldest first. A damaged snapshot is an error naming it.
+    /// Every snapshot, oldest first. A damaged snapshot is an error naming it; one deleted
+    /// between the listing and its read is left out.
     pub fn snapshots(&self) -> Result<Vec<(SnapshotId, Snapshot)>> {
         let names = self.list(FileType::Snapshot)?;
         let mut out = Vec::with_capacity(names.len());
@@ -54,7 +55,16 @@ impl Repository {
             let id: SnapshotId = name
                 .parse()
                 .map_err(|e| Error::damaged(format!("snapshot file name {name}"), e))?;
-            out.push((id, self.load_snapshot(&id)?));
+            match self.load_snapshot(&id) {
+                Ok(s) => out.push((id, s)),
+                // Forgotten between the listing and the read (forget runs beside backups).
+                Err(_)
+                    if !self
+                        .backend()
+                        .exists(FileType::Snapshot, &name)
+                        .unwrap_or(true) => {}
+                Err(e) => return Err(e),
+            }
         }
         out.sort_by_key(|(id, s)| (s.time_ns, *id));
         Ok(out)

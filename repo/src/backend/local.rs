@@ -188,7 +188,14 @@ impl Backend for LocalBackend {
                 {
                     continue;
                 }
-                let md = e.metadata()?;
+                let md = match e.metadata() {
+                    Ok(md) => md,
+                    // Deleted since the directory was read (a lock released, a pack
+                    // pruned): it is not there any more, which is what a later listing
+                    // would say too.
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                    Err(err) => return Err(err),
+                };
                 if md.is_file() {
                     out.push((name, md.len()));
                 }
