@@ -59,18 +59,13 @@ impl MasterIndex {
 
     /// Builds the index, dropping superseded files, knowing which packs are pending.
     pub fn build_with_pending(files: &[(IndexId, IndexFile)], pending: HashSet<PackId>) -> Self {
-        let present: HashSet<IndexId> = files.iter().map(|(id, _)| *id).collect();
-        let superseded: HashSet<IndexId> = files
-            .iter()
-            .flat_map(|(_, f)| f.supersedes.iter().copied())
-            .filter(|id| present.contains(id))
-            .collect();
+        let live = Self::live_files(files);
         let mut idx = Self {
             pending,
             ..Self::default()
         };
         for (id, f) in files {
-            if superseded.contains(id) {
+            if !live.contains(id) {
                 continue;
             }
             idx.files.push(*id);

@@ -96,6 +96,20 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Adds a kept pack to the repack list: its unneeded blobs move from left to removed.
+    fn repack_pack(&mut self, id: PackId, index: &MasterIndex, marks: &Marks) {
+        self.repack.push(id);
+        if let Some(p) = self.packs.get(&id) {
+            for b in &p.blobs {
+                if !p.keeps(b, index, marks) {
+                    let c = self.blobs.of(b.kind);
+                    c.unused_left = c.unused_left.saturating_sub(1);
+                    c.removed += 1;
+                }
+            }
+        }
+    }
+
     /// Every pack to delete (unused, repacked, unindexed past the grace period).
     pub fn to_delete(&self) -> Vec<PackId> {
         let mut v: Vec<PackId> = self.unused.iter().chain(&self.repack).copied().collect();
@@ -282,16 +296,7 @@ pub fn plan(
             continue;
         }
         budget -= size;
-        plan.repack.push(id);
-        if let Some(p) = plan.packs.get(&id) {
-            for b in &p.blobs {
-                if !p.keeps(b, index, marks) {
-                    let c = plan.blobs.of(b.kind);
-                    c.unused_left = c.unused_left.saturating_sub(1);
-                    c.removed += 1;
-                }
-            }
-        }
+        plan.repack_pack(id, index, marks);
     }
     // A kept pack may hold an unneeded delta whose bases only go with the deleted packs:
     // it would stay indexed and unreadable. Such a pack is repacked instead (its needed
@@ -312,16 +317,7 @@ pub fn plan(
             break;
         }
         for id in broken {
-            plan.repack.push(id);
-            if let Some(p) = plan.packs.get(&id) {
-                for b in &p.blobs {
-                    if !p.keeps(b, index, marks) {
-                        let c = plan.blobs.of(b.kind);
-                        c.unused_left = c.unused_left.saturating_sub(1);
-                        c.removed += 1;
-                    }
-                }
-            }
+            plan.repack_pack(id, index, marks);
         }
     }
     plan.unused.sort();
