@@ -201,3 +201,38 @@ fn forget_killed_or_failing_at_any_step_leaves_restorable_snapshots() {
         }
     }
 }
+
+/// A listing that fails, at planning or at the second look after the wait, stops prune
+/// before it deletes anything.
+#[test]
+fn a_failed_listing_stops_prune_before_any_delete() {
+    let (template, content) = template();
+    for point in [
+        "list:data",
+        "list:snapshots",
+        "list:snapshots@2",
+        "list:index@2",
+        "list:locks@3",
+    ] {
+        let case = format!("prune {point}=error");
+        let r = copy_repo(&template);
+        let h = history(&r, &content);
+        let packs = files(&r, "data");
+        let out = r
+            .cmd(&["prune", "--grace", "0s"])
+            .env("STRATA_FAILPOINTS", format!("{point}=error"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{case}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("injected error"),
+            "{case}: {}",
+            stderr(&out)
+        );
+        for p in &packs {
+            assert!(p.exists(), "{case}: pack {p:?} was deleted");
+        }
+        h.assert_all_restore();
+        assert_recovers(&r, &h, &case);
+    }
+}

@@ -8,7 +8,8 @@
 //! `remove:data`, `write:snapshots`, `remove:pending`, plus the phase points of prune
 //! (`prune:after-repack`, `prune:after-notice`, `prune:after-index`, `prune:after-delete`).
 //! The backend steps are: `write` before a file's temporary copy is written, `rename`
-//! after it is synced and before it is renamed into place, `remove` before a delete.
+//! after it is synced and before it is renamed into place, `remove` before a delete,
+//! `list` before a directory is listed.
 
 /// Reaches the point `name`: returns an error or kills the process when a rule says so.
 #[cfg(feature = "failpoints")]

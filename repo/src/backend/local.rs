@@ -151,6 +151,7 @@ impl Backend for LocalBackend {
     }
 
     fn list(&self, t: FileType) -> io::Result<Vec<(String, u64)>> {
+        failpoint::hit(&failpoint::name("list", t))?;
         let mut out = Vec::new();
         let dirs: Vec<PathBuf> = match t {
             FileType::Config => return Ok(vec![]),
