@@ -138,33 +138,29 @@ fn backups_and_prunes_in_loops_lose_no_committed_snapshot() {
             }
             (n, slowest)
         });
-        let mut prunes = 0;
+        let (mut prunes, mut forgets) = (0, 0);
         while Instant::now() < deadline {
-            // Forget all but the three newest (forget holds the prune lock, so it never runs
-            // inside a prune; here it runs between them, while backups go on).
-            let snaps = last_json(&r.run(&["--json", "snapshots"]));
-            let mut by_time: Vec<(String, String)> = snaps
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| {
-                    let t = s["time"].as_str().unwrap().to_string();
-                    (t, s["id"].as_str().unwrap().to_string())
-                })
-                .collect();
-            by_time.sort();
-            let old = by_time.len().saturating_sub(3);
+            // forget (under its prune lock) beside the running backups, then prune.
+            let done = last_json(&r.run(&["--json", "forget", "--keep-last", "3"]));
             {
                 let mut g = kept.lock().unwrap();
-                for (_, id) in by_time.into_iter().take(old) {
-                    g.drop_snapshot(&id);
+                for set in done["sets"].as_array().unwrap() {
+                    for snap in set["snapshots"].as_array().unwrap() {
+                        if snap["keep"] == false {
+                            let id = snap["id"].as_str().unwrap().to_string();
+                            g.content.remove(&id);
+                            g.dropped.insert(id);
+                        }
+                    }
                 }
             }
             let out = r.run(&["--json", "prune", "--grace", "0s"]);
             assert_ok(&out);
             prunes += 1;
+            forgets += 1;
         }
         let (n, slowest) = writer.join().unwrap();
+        assert!(forgets >= 2, "{forgets} forgets");
         (n, slowest, prunes)
     });
     assert!(n >= 3 && prunes >= 2, "{n} backups, {prunes} prunes");
