@@ -240,3 +240,29 @@ fn forget_with_level_rules_and_prune_keeps_every_kept_chain_restorable() {
         "estimated {frees}, freed {freed}"
     );
 }
+
+#[test]
+fn a_damaged_pending_notice_stops_backups_until_prune_removes_it() {
+    let r = TestRepo::new();
+    let mut h = History::new(&r, "db");
+    h.backup(&version(ROWS, 0), "full");
+    support::locks::write_pending_for_all_packs(&r);
+    let notice = r.list("pending").pop().unwrap();
+    let mut bytes = std::fs::read(&notice).unwrap();
+    bytes[30] ^= 1;
+    std::fs::write(&notice, &bytes).unwrap();
+    let name = notice.file_name().unwrap().to_string_lossy().into_owned();
+    // A backup cannot tell which packs it announces: it refuses, naming the file.
+    let out = h.try_backup(&version(ROWS, 1), "incr", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&name), "{}", stderr(&out));
+    let out = r.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&name) || stderr(&out).contains(&name));
+    // Under the prune lock it can only be a dead prune's: prune removes it.
+    prune(&r, &[]);
+    assert!(r.list("pending").is_empty());
+    h.backup(&version(ROWS, 1), "incr");
+    h.assert_all_restore();
+    assert_check_clean(&r);
+}

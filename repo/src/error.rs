@@ -144,6 +144,15 @@ pub enum Error {
         /// Why the lock is considered lost.
         reason: String,
     },
+    /// A pending notice does not open: a backup cannot know which packs it announces.
+    #[error("pending notice {name} is damaged; the next `strata prune` removes it")]
+    PendingDamaged {
+        /// The notice's file name.
+        name: String,
+        /// Why it does not open.
+        #[source]
+        cause: Box<Error>,
+    },
     /// Prune found something it cannot prove safe and deleted nothing.
     #[error("prune deleted nothing: {object}: {reason}")]
     PruneRefused {

@@ -14,35 +14,54 @@ use format_spec::limits;
 use format_spec::pending::{PendingRecord, VERSION};
 use std::collections::HashSet;
 
+/// Notices that opened (by file name), and the names and errors of those that did not.
+pub type PendingNotices = (Vec<(String, PendingRecord)>, Vec<(String, Error)>);
+
 impl Repository {
     /// Every pending notice, by file name. A notice that does not open is an error naming
     /// it: ignoring it could let a backup deduplicate against a pack about to be deleted.
     pub fn pending_notices(&self) -> Result<Vec<(String, PendingRecord)>> {
-        let mut out = Vec::new();
+        let (good, damaged) = self.pending_notices_checked()?;
+        match damaged.into_iter().next() {
+            Some((name, e)) => Err(Error::PendingDamaged {
+                name,
+                cause: Box::new(e),
+            }),
+            None => Ok(good),
+        }
+    }
+
+    /// The notices that open, and the names and errors of those that do not. Only a prune,
+    /// holding the prune lock, may go on past a damaged one: every notice then present was
+    /// written by a prune that is no longer running, and this prune supersedes it.
+    pub fn pending_notices_checked(&self) -> Result<PendingNotices> {
+        let (mut good, mut damaged) = (Vec::new(), Vec::new());
         for (name, _) in self.list(FileType::Pending)? {
-            let rec: PendingRecord = match self.load(
-                FileType::Pending,
-                ObjectKind::Pending,
-                &name,
-                limits::MAX_PENDING_FILE,
-            ) {
-                Ok(r) => r,
+            let loaded = self
+                .load::<PendingRecord>(
+                    FileType::Pending,
+                    ObjectKind::Pending,
+                    &name,
+                    limits::MAX_PENDING_FILE,
+                )
+                .and_then(|rec| {
+                    rec.validate()
+                        .map(|()| rec)
+                        .map_err(|e| Error::damaged(format!("pending notice {name}"), e))
+                });
+            match loaded {
+                Ok(rec) => good.push((name, rec)),
                 // Deleted by its prune between the listing and the read: it is done.
                 Err(_)
                     if !self
                         .backend()
                         .exists(FileType::Pending, &name)
-                        .unwrap_or(true) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(e),
-            };
-            rec.validate()
-                .map_err(|e| Error::damaged(format!("pending notice {name}"), e))?;
-            out.push((name, rec));
+                        .unwrap_or(true) => {}
+                Err(e @ Error::RepoRead { .. }) => return Err(e),
+                Err(e) => damaged.push((name, e)),
+            }
         }
-        Ok(out)
+        Ok((good, damaged))
     }
 
     /// The packs any pending notice names.

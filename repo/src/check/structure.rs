@@ -210,6 +210,31 @@ pub(crate) fn check(
         }
     }
 
+    // Pending notices: one is present while a prune runs, or after one was interrupted
+    // (backups then store those packs' blobs again); a damaged one stops every backup.
+    let (notices, damaged) = repo.pending_notices_checked()?;
+    for (name, rec) in notices {
+        warnings.push(Problem {
+            object: format!("pending notice {name}"),
+            message: format!(
+                "announces {} pack(s) for deletion: a prune is running or was interrupted \
+                 (the next prune finishes it)",
+                rec.packs.len()
+            ),
+            ..Problem::default()
+        });
+    }
+    for (name, e) in damaged {
+        findings.push(Finding::new(
+            format!("pending notice {name}"),
+            format!(
+                "{}; backups refuse to run until `strata prune` removes it",
+                describe(&e)
+            ),
+            Vec::new(),
+        ));
+    }
+
     let index = MasterIndex::build(files);
     Ok(Structure {
         index,

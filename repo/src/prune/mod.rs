@@ -33,6 +33,7 @@ use crate::repository::Repository;
 use format_spec::crypto::ObjectKind;
 use format_spec::id::{IndexId, PackId, SnapshotId};
 use format_spec::index::IndexFile;
+use format_spec::pending::PendingRecord;
 use format_spec::snapshot::Snapshot;
 use mark::Marks;
 use plan::{BlobCounts, Plan, Thresholds};
@@ -226,8 +227,15 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
     };
     let lock = Lock::acquire_kind(repo.clone(), kind, "prune")?;
     let read_before = repo.blob_bytes_read();
-    // Step 1: notices left by a crashed prune are superseded by this run's.
-    let old_notices = repo.pending_notices()?;
+    // Step 1: notices left by a crashed prune are superseded by this run's. Under the prune
+    // lock no other prune runs, so a damaged notice is a dead prune's and is removed with
+    // the others (dry runs hold no prune lock and leave it).
+    let (old_notices, damaged_notices) = repo.pending_notices_checked()?;
+    for (name, e) in &damaged_notices {
+        tracing::warn!(notice = %name, error = %e, "damaged pending notice; removing it");
+    }
+    let mut old_notices: Vec<(String, PendingRecord)> = old_notices;
+    let damaged_names: Vec<String> = damaged_notices.into_iter().map(|(n, _)| n).collect();
     let old_pending: HashSet<PackId> = old_notices
         .iter()
         .flat_map(|(_, r)| r.packs.iter().copied())
@@ -272,7 +280,8 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
         let old: Vec<String> = first.superseded.iter().map(|id| id.to_hex()).collect();
         report.index_files_deleted =
             delete::remove_all(&repo, FileType::Index, &old, "prune:after-index-delete")?;
-        let names: Vec<String> = old_notices.into_iter().map(|(n, _)| n).collect();
+        let mut names: Vec<String> = old_notices.drain(..).map(|(n, _)| n).collect();
+        names.extend(damaged_names);
         delete::remove_all(&repo, FileType::Pending, &names, "prune:after-delete")?;
         report.packs_after = report.packs_before;
         report.bytes_after = report.bytes_before;
@@ -358,6 +367,7 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
         "prune:after-index-delete",
     )?;
     let mut notices: Vec<String> = old_notices.into_iter().map(|(n, _)| n).collect();
+    notices.extend(damaged_names);
     notices.push(notice);
     delete::remove_all(&repo, FileType::Pending, &notices, "prune:after-delete")?;
     report.packs_after = report.packs_before + report.packs_written - report.packs_deleted;
