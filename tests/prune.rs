@@ -266,3 +266,25 @@ fn a_damaged_pending_notice_stops_backups_until_prune_removes_it() {
     h.assert_all_restore();
     assert_check_clean(&r);
 }
+
+#[test]
+fn temporaries_of_killed_writes_are_removed_once_old() {
+    let r = TestRepo::new();
+    let (h, _) = five(&r);
+    let old = r.repo.join("index").join(".tmp-0123456789abcdef");
+    let young = r.repo.join("data").join("00").join(".tmp-fedcba9876543210");
+    std::fs::write(&old, b"half a file").unwrap();
+    std::fs::write(&young, b"a write in progress").unwrap();
+    let ok = std::process::Command::new("touch")
+        .args(["-d", "2 hours ago"])
+        .arg(&old)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let rep = prune(&r, &[]);
+    assert_eq!(rep["temporaries_deleted"], 1, "{rep}");
+    assert!(!old.exists(), "older than the grace period: removed");
+    assert!(young.exists(), "may be a write in progress: kept");
+    h.assert_all_restore();
+}

@@ -216,6 +216,50 @@ impl Backend for LocalBackend {
         Ok(())
     }
 
+    fn remove_stale_temporaries(&self, older_than: std::time::Duration) -> io::Result<u64> {
+        let mut dirs = vec![self.root.clone()];
+        for d in [
+            "keys",
+            "index",
+            "snapshots",
+            "locks",
+            "policies",
+            "drills",
+            "pending",
+        ] {
+            dirs.push(self.root.join(d));
+        }
+        if let Ok(rd) = fs::read_dir(self.root.join("data")) {
+            for e in rd.flatten() {
+                dirs.push(e.path());
+            }
+        }
+        let now = std::time::SystemTime::now();
+        let mut n = 0;
+        for d in dirs {
+            let Ok(rd) = fs::read_dir(&d) else { continue };
+            for e in rd.flatten() {
+                if !e.file_name().to_string_lossy().starts_with(".tmp-") {
+                    continue;
+                }
+                let Ok(md) = e.metadata() else { continue };
+                let age = md
+                    .modified()
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok())
+                    .unwrap_or_default();
+                if md.is_file() && age >= older_than {
+                    match fs::remove_file(e.path()) {
+                        Ok(()) => n += 1,
+                        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                        Err(err) => return Err(err),
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
     fn modified(&self, t: FileType, name: &str) -> io::Result<std::time::SystemTime> {
         fs::metadata(self.path(t, name)?)?.modified()
     }

@@ -89,6 +89,12 @@ pub trait Backend: Send + Sync {
     fn exists(&self, t: FileType, name: &str) -> io::Result<bool>;
     /// When a file was last written (prune's grace period for packs no index names yet).
     fn modified(&self, t: FileType, name: &str) -> io::Result<std::time::SystemTime>;
+    /// Deletes temporary files (a write that was killed before its rename) last modified
+    /// longer ago than `older_than`; returns how many. Backends whose writes are atomic
+    /// (object stores) have none.
+    fn remove_stale_temporaries(&self, _older_than: std::time::Duration) -> io::Result<u64> {
+        Ok(0)
+    }
 }
 
 #[cfg(test)]

@@ -42,6 +42,19 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A temporary file younger than this may be a write in progress: never deleted.
+pub const TEMPORARY_GRACE: Duration = Duration::from_secs(15 * 60);
+
+/// Deletes temporaries of killed writes (a file being written is seconds old).
+fn remove_temporaries(repo: &Repository, grace: Duration) -> Result<u64> {
+    repo.backend()
+        .remove_stale_temporaries(grace.max(TEMPORARY_GRACE))
+        .map_err(|cause| Error::RepoWrite {
+            what: "temporary files (deleting them)".into(),
+            cause,
+        })
+}
+
 /// How prune behaves.
 #[derive(Clone, Debug)]
 pub struct PruneOptions {
@@ -112,6 +125,9 @@ pub struct PruneReport {
     pub blobs: BlobCounts,
     /// Index files superseded and deleted.
     pub index_files_deleted: u64,
+    /// Temporary files of killed writes deleted (older than the grace period, at least
+    /// [`TEMPORARY_GRACE`]).
+    pub temporaries_deleted: u64,
     /// Time spent waiting for lock holders older than the notice.
     pub waited_ms: u64,
     /// Holders waited for.
@@ -283,6 +299,7 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
         let mut names: Vec<String> = old_notices.drain(..).map(|(n, _)| n).collect();
         names.extend(damaged_names);
         delete::remove_all(&repo, FileType::Pending, &names, "prune:after-delete")?;
+        report.temporaries_deleted = remove_temporaries(&repo, opts.grace)?;
         report.packs_after = report.packs_before;
         report.bytes_after = report.bytes_before;
         report.bytes_read = repo.blob_bytes_read() - read_before;
@@ -370,6 +387,7 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
     notices.extend(damaged_names);
     notices.push(notice);
     delete::remove_all(&repo, FileType::Pending, &notices, "prune:after-delete")?;
+    report.temporaries_deleted = remove_temporaries(&repo, opts.grace)?;
     report.packs_after = report.packs_before + report.packs_written - report.packs_deleted;
     report.bytes_after =
         (report.bytes_before + report.bytes_written).saturating_sub(report.bytes_deleted);
