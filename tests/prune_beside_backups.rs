@@ -22,6 +22,32 @@ fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// Starts `backup --json --command "sleep S; cat FILE"` and returns once it holds its lock
+/// (and so has loaded the index): the command's sleep keeps it running past that point.
+fn slow_backup(r: &TestRepo, secs: u32, file: &std::path::Path) -> std::process::Child {
+    let cmd = format!("sleep {secs}; cat {}", file.display());
+    let args = [
+        "--json",
+        "backup",
+        "--command",
+        &cmd,
+        "--stdin-name",
+        "db.sql",
+        "--set",
+        "db",
+    ];
+    let child = r
+        .cmd(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the backup's lock", Duration::from_secs(20), || {
+        !r.list("locks").is_empty()
+    });
+    child
+}
+
 #[test]
 fn a_backup_older_than_the_notice_is_waited_for_and_the_packs_it_reused_are_kept() {
     let r = TestRepo::new();
@@ -34,25 +60,7 @@ fn a_backup_older_than_the_notice_is_waited_for_and_the_packs_it_reused_are_kept
     std::fs::write(&xfile, &x).unwrap();
     // The backup takes its lock and loads the index, then its command sleeps: by the time
     // it deduplicates against x's chunks, prune has planned to delete them.
-    let cmd = format!("sleep 3; cat {}", xfile.display());
-    let backup = r
-        .cmd(&[
-            "--json",
-            "backup",
-            "--command",
-            &cmd,
-            "--stdin-name",
-            "db.sql",
-            "--set",
-            "db",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until("the backup's lock", Duration::from_secs(20), || {
-        !r.list("locks").is_empty()
-    });
+    let backup = slow_backup(&r, 3, &xfile);
     std::thread::sleep(Duration::from_millis(800));
     let started = Instant::now();
     let rep = prune(&r, &[]);
@@ -187,24 +195,7 @@ fn a_backup_whose_lock_was_removed_commits_no_snapshot() {
     let before = h.listed();
     let xfile = r.path("x.bin");
     std::fs::write(&xfile, version(ROWS, 1)).unwrap();
-    let cmd = format!("sleep 2; cat {}", xfile.display());
-    let backup = r
-        .cmd(&[
-            "backup",
-            "--command",
-            &cmd,
-            "--stdin-name",
-            "db.sql",
-            "--set",
-            "db",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until("the backup's lock", Duration::from_secs(20), || {
-        !r.list("locks").is_empty()
-    });
+    let backup = slow_backup(&r, 2, &xfile);
     // What `unlock` or another host does to a lock it judged stale: a prune may then
     // have deleted data this backup deduplicated against.
     for l in r.list("locks") {

@@ -12,6 +12,18 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+/// The directories of a repository (`data/` also holds one per first ID byte).
+const DIRS: [&str; 8] = [
+    "keys",
+    "data",
+    "index",
+    "snapshots",
+    "locks",
+    "policies",
+    "drills",
+    "pending",
+];
+
 /// A repository in a local directory.
 pub struct LocalBackend {
     root: PathBuf,
@@ -62,16 +74,7 @@ impl Backend for LocalBackend {
 
     fn create(&self) -> io::Result<()> {
         fs::create_dir_all(&self.root)?;
-        for d in [
-            "keys",
-            "data",
-            "index",
-            "snapshots",
-            "locks",
-            "policies",
-            "drills",
-            "pending",
-        ] {
+        for d in DIRS {
             fs::create_dir_all(self.root.join(d))?;
         }
         for i in 0..=255u8 {
@@ -218,17 +221,11 @@ impl Backend for LocalBackend {
 
     fn remove_stale_temporaries(&self, older_than: std::time::Duration) -> io::Result<u64> {
         let mut dirs = vec![self.root.clone()];
-        for d in [
-            "keys",
-            "index",
-            "snapshots",
-            "locks",
-            "policies",
-            "drills",
-            "pending",
-        ] {
-            dirs.push(self.root.join(d));
-        }
+        dirs.extend(
+            DIRS.iter()
+                .filter(|d| **d != "data")
+                .map(|d| self.root.join(d)),
+        );
         if let Ok(rd) = fs::read_dir(self.root.join("data")) {
             for e in rd.flatten() {
                 dirs.push(e.path());
