@@ -177,13 +177,7 @@ pub struct Args {
 /// needed blobs repacking copies), estimated from the index and trees: no pack is read.
 fn frees_bytes(repo: &Repository, plan: &Plan) -> Result<u64> {
     let removed: HashSet<_> = plan.removed().into_iter().collect();
-    let keep = repo
-        .snapshots()?
-        .into_iter()
-        .map(|(id, _)| id)
-        .filter(|id| !removed.contains(id))
-        .collect();
-    let p = strata_repo::prune::estimate(repo, &keep, &PruneOptions::default())?;
+    let p = strata_repo::prune::estimate(repo, &removed, &PruneOptions::default())?;
     Ok(p.delete_bytes().saturating_sub(p.repack_bytes()))
 }
 

@@ -7,7 +7,7 @@
 //! was built from and is durable before the first delete; files that vanish meanwhile
 //! count as deleted, so a rerun after a crash finishes the job.
 
-use super::plan::{indexed_packs, readable};
+use super::plan::{readable, PackInfo};
 use crate::backend::FileType;
 use crate::error::{Error, Result};
 use crate::failpoint;
@@ -15,11 +15,17 @@ use crate::repository::Repository;
 use format_spec::blob::Encoding;
 use format_spec::id::{IndexId, PackId};
 use format_spec::index::{IndexFile, IndexPack, VERSION};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-/// The index file that replaces `files` once the packs in `delete` are gone.
-pub fn final_index(files: &[(IndexId, IndexFile)], delete: &HashSet<PackId>) -> IndexFile {
-    let mut packs: Vec<_> = indexed_packs(files)
+/// The index file that replaces `files` (whose packs are `packs`, as
+/// [`indexed_packs`](super::plan::indexed_packs) lists them) once the packs in `delete` are
+/// gone.
+pub fn final_index(
+    files: &[(IndexId, IndexFile)],
+    packs: HashMap<PackId, PackInfo>,
+    delete: &HashSet<PackId>,
+) -> IndexFile {
+    let mut packs: Vec<_> = packs
         .into_values()
         .filter(|p| !delete.contains(&p.id))
         .collect();

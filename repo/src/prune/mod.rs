@@ -33,7 +33,6 @@ use crate::repository::Repository;
 use format_spec::crypto::ObjectKind;
 use format_spec::id::{IndexId, PackId, SnapshotId};
 use format_spec::index::IndexFile;
-use format_spec::pending::PendingRecord;
 use format_spec::snapshot::Snapshot;
 use mark::Marks;
 use plan::{BlobCounts, Plan, Thresholds};
@@ -174,7 +173,7 @@ fn index_files(repo: &Repository) -> Result<Vec<(IndexId, IndexFile)>> {
 fn survey(
     repo: &Repository,
     pending: HashSet<PackId>,
-    keep: Option<&HashSet<SnapshotId>>,
+    skip: &HashSet<SnapshotId>,
     t: Thresholds,
 ) -> Result<Survey> {
     let snaps = snapshots(repo)?;
@@ -182,7 +181,7 @@ fn survey(
     let index = MasterIndex::build_with_pending(&files, pending);
     let mut marks = Marks::default();
     for (id, s) in &snaps {
-        if keep.is_none_or(|k| k.contains(id)) {
+        if !skip.contains(id) {
             marks.snapshot(repo, &index, id, &s.tree)?;
         }
     }
@@ -213,15 +212,15 @@ struct Survey {
     superseded: Vec<IndexId>,
 }
 
-/// The plan prune would make if only the snapshots in `keep` existed: what `forget
+/// The plan prune would make if the snapshots in `removed` did not exist: what `forget
 /// --dry-run` reports as the bytes its removals would free.
 pub fn estimate(
     repo: &Repository,
-    keep: &HashSet<SnapshotId>,
+    removed: &HashSet<SnapshotId>,
     opts: &PruneOptions,
 ) -> Result<Plan> {
     let pending = repo.pending_packs()?;
-    Ok(survey(repo, pending, Some(keep), thresholds(opts))?.plan)
+    Ok(survey(repo, pending, removed, thresholds(opts))?.plan)
 }
 
 fn thresholds(opts: &PruneOptions) -> Thresholds {
@@ -250,18 +249,28 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
     for (name, e) in &damaged_notices {
         tracing::warn!(notice = %name, error = %e, "damaged pending notice; removing it");
     }
-    let mut old_notices: Vec<(String, PendingRecord)> = old_notices;
-    let damaged_names: Vec<String> = damaged_notices.into_iter().map(|(n, _)| n).collect();
     let old_pending: HashSet<PackId> = old_notices
         .iter()
         .flat_map(|(_, r)| r.packs.iter().copied())
         .collect();
+    // Every notice present now goes in step 10 (or at once when there is nothing to delete).
+    let mut notices: Vec<String> = old_notices
+        .into_iter()
+        .map(|(n, _)| n)
+        .chain(damaged_notices.into_iter().map(|(n, _)| n))
+        .collect();
     let t = thresholds(opts);
-    let first = survey(&repo, old_pending.clone(), None, t)?;
-    let plan = &first.plan;
+    let Survey {
+        snaps: first_snaps,
+        marks,
+        plan,
+        index: first_index,
+        superseded,
+    } = survey(&repo, old_pending.clone(), &HashSet::new(), t)?;
+    let plan = &plan;
     let mut report = PruneReport {
         dry_run: opts.dry_run,
-        snapshots: first.snaps.len() as u64,
+        snapshots: first_snaps.len() as u64,
         packs_before: plan.packs_before.0,
         bytes_before: plan.packs_before.1,
         packs_unused: plan.unused.len() as u64,
@@ -293,12 +302,10 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
         // Nothing to delete: what an interrupted prune left is finished here. Superseded
         // index files are ignored by every reader (the file superseding them is durable);
         // leftover notices only stop backups deduplicating.
-        let old: Vec<String> = first.superseded.iter().map(|id| id.to_hex()).collect();
+        let old: Vec<String> = superseded.iter().map(|id| id.to_hex()).collect();
         report.index_files_deleted =
             delete::remove_all(&repo, FileType::Index, &old, "prune:after-index-delete")?;
-        let mut names: Vec<String> = old_notices.drain(..).map(|(n, _)| n).collect();
-        names.extend(damaged_names);
-        delete::remove_all(&repo, FileType::Pending, &names, "prune:after-delete")?;
+        delete::remove_all(&repo, FileType::Pending, &notices, "prune:after-delete")?;
         report.temporaries_deleted = remove_temporaries(&repo, opts.grace)?;
         report.packs_after = report.packs_before;
         report.bytes_after = report.bytes_before;
@@ -307,7 +314,9 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
         return Ok(report);
     }
     // Step 5.
-    let repacked = repack::repack(&repo, &first.index, &first.marks, plan)?;
+    let repacked = repack::repack(&repo, &first_index, &marks, plan)?;
+    // Step 8 builds its own index; the first one need not stay in memory beside it.
+    drop(first_index);
     report.packs_written = repacked.packs;
     report.bytes_written = repacked.bytes_written;
     fail("prune:after-repack")?;
@@ -332,7 +341,7 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
     pending.extend(delete.iter().copied());
     let snaps = snapshots(&repo)?;
     let now_ids: HashSet<SnapshotId> = snaps.iter().map(|(id, _)| *id).collect();
-    if let Some(lost) = first.snaps.difference(&now_ids).next() {
+    if let Some(lost) = first_snaps.difference(&now_ids).next() {
         return Err(refuse(
             format!("snapshot {lost}"),
             "disappeared while prune held its lock (a short listing?)".into(),
@@ -340,9 +349,9 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
     }
     let files = index_files(&repo)?;
     let index = MasterIndex::build_with_pending(&files, pending);
-    let mut marks = first.marks;
+    let mut marks = marks;
     for (id, s) in &snaps {
-        if !first.snaps.contains(id) {
+        if !first_snaps.contains(id) {
             marks.snapshot(&repo, &index, id, &s.tree)?;
         }
     }
@@ -352,7 +361,7 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
     for id in &delete {
         let keep = match now_indexed.get(id) {
             // Unindexed at planning, indexed now: a backup committed it.
-            Some(_) if !first.plan.packs.contains_key(id) => true,
+            Some(_) if !plan.packs.contains_key(id) => true,
             Some(p) => p.blobs.iter().any(|b| p.keeps(b, &index, &marks)),
             None => false,
         };
@@ -363,14 +372,15 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
         }
     }
     // Step 9.
-    let new_index = delete::final_index(&files, &final_delete);
+    let new_index = delete::final_index(&files, now_indexed, &final_delete);
     let new_name = hex::encode(repo.save(FileType::Index, ObjectKind::Index, &new_index)?);
     fail("prune:after-index")?;
     // Step 10.
     let mut packs: Vec<PackId> = final_delete.into_iter().collect();
     packs.sort();
     let names: Vec<String> = packs.iter().map(|p| p.to_hex()).collect();
-    report.packs_deleted = remove_packs(&repo, &names)?;
+    report.packs_deleted =
+        delete::remove_all(&repo, FileType::Pack, &names, "prune:after-pack-delete")?;
     report.bytes_deleted = packs.iter().map(|p| plan.size_of(p)).sum();
     let old_index: Vec<String> = files
         .iter()
@@ -383,8 +393,6 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
         &old_index,
         "prune:after-index-delete",
     )?;
-    let mut notices: Vec<String> = old_notices.into_iter().map(|(n, _)| n).collect();
-    notices.extend(damaged_names);
     notices.push(notice);
     delete::remove_all(&repo, FileType::Pending, &notices, "prune:after-delete")?;
     report.temporaries_deleted = remove_temporaries(&repo, opts.grace)?;
@@ -396,10 +404,6 @@ pub fn run(repo: Arc<Repository>, opts: &PruneOptions) -> Result<PruneReport> {
     tracing::info!(deleted = report.packs_deleted, "prune done");
     drop(lock);
     Ok(report)
-}
-
-fn remove_packs(repo: &Repository, names: &[String]) -> Result<u64> {
-    delete::remove_all(repo, FileType::Pack, names, "prune:after-pack-delete")
 }
 
 /// Polls the locks until no holder in `older` holds a lock that is not stale; false when
