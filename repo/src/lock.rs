@@ -354,21 +354,9 @@ pub fn remove_stale(repo: &Repository) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::local::LocalBackend;
-    use crate::repository::InitOptions;
-    use format_spec::keyfile::Argon2Params;
 
     fn repo(dir: &std::path::Path) -> Arc<Repository> {
-        let opts = InitOptions {
-            kdf: Argon2Params {
-                m_kib: 16 << 10,
-                t: 2,
-                p: 1,
-            },
-            ..InitOptions::default()
-        };
-        let b = Arc::new(LocalBackend::new(dir.join("r")));
-        Arc::new(Repository::init(b, b"pw", &opts).unwrap())
+        Arc::new(crate::repository::test_repository(dir))
     }
 
     #[test]

@@ -47,31 +47,14 @@ impl Repository {
 
 #[cfg(test)]
 mod tests {
-    use crate::backend::local::LocalBackend;
     use crate::pipeline::packer::write_pack;
     use crate::pipeline::seal::seal_blob;
-    use crate::repository::{InitOptions, Repository};
     use format_spec::blob::BlobKind;
-    use format_spec::keyfile::Argon2Params;
-    use std::sync::Arc;
 
     #[test]
     fn header_read_back_matches_what_was_written() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = InitOptions {
-            kdf: Argon2Params {
-                m_kib: 16 << 10,
-                t: 2,
-                p: 1,
-            },
-            ..InitOptions::default()
-        };
-        let repo = Repository::init(
-            Arc::new(LocalBackend::new(dir.path().join("r"))),
-            b"pw",
-            &opts,
-        )
-        .unwrap();
+        let repo = crate::repository::test_repository(dir.path());
         let blobs = (0..5u8)
             .map(|i| {
                 let data = vec![i; 1000 + usize::from(i)];

@@ -269,23 +269,12 @@ pub fn run(repo: Arc<Repository>) -> Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::local::LocalBackend;
     use crate::pipeline::packer::write_pack;
     use crate::pipeline::seal::seal_blob;
-    use crate::repository::InitOptions;
     use format_spec::blob::BlobKind;
-    use format_spec::keyfile::Argon2Params;
 
     fn repo(dir: &std::path::Path) -> Repository {
-        let opts = InitOptions {
-            kdf: Argon2Params {
-                m_kib: 16 << 10,
-                t: 2,
-                p: 1,
-            },
-            ..InitOptions::default()
-        };
-        Repository::init(Arc::new(LocalBackend::new(dir.join("r"))), b"pw", &opts).unwrap()
+        crate::repository::test_repository(dir)
     }
 
     #[test]

@@ -575,6 +575,21 @@ impl Repository {
     }
 }
 
+/// A repository in `dir/r` with the cheapest key the floor allows, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_repository(dir: &std::path::Path) -> Repository {
+    let opts = InitOptions {
+        kdf: Argon2Params {
+            m_kib: format_spec::limits::ARGON2_MIN_M_KIB,
+            t: format_spec::limits::ARGON2_MIN_T,
+            p: 1,
+        },
+        ..InitOptions::default()
+    };
+    let backend = Arc::new(crate::backend::local::LocalBackend::new(dir.join("r")));
+    Repository::init(backend, b"pw", &opts).expect("init a test repository")
+}
+
 /// Decodes stored bytes (against `history` for a delta) without re-hashing.
 fn decode_stored(
     index: &MasterIndex,
