@@ -38,6 +38,18 @@ fn template() -> (TestRepo, BTreeMap<String, Vec<u8>>) {
     (r, content)
 }
 
+/// The ID of the snapshot with the earliest time.
+fn oldest_snapshot(r: &TestRepo) -> String {
+    let v = r.json(&["snapshots", "--json"]);
+    let oldest = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .min_by_key(|s| s["time"].as_str().unwrap().to_string())
+        .unwrap();
+    oldest["id"].as_str().unwrap().to_string()
+}
+
 fn history<'a>(r: &'a TestRepo, content: &BTreeMap<String, Vec<u8>>) -> History<'a> {
     let mut h = History::new(r, "db");
     h.content = content.clone();
@@ -172,8 +184,9 @@ fn forget_killed_or_failing_at_any_step_leaves_restorable_snapshots() {
         for point in FORGET_POINTS {
             let case = format!("forget {point}={action}");
             let r = copy_repo(&template);
-            // A drill of the oldest snapshot, so forget has a drill to remove.
-            let oldest = content.keys().next().unwrap().clone();
+            // A drill of the oldest snapshot (by time: `content` is keyed by ID), which
+            // `--keep-last 1` removes, so forget has a drill to remove.
+            let oldest = oldest_snapshot(&r);
             assert_ok(&r.run(&["verify", &oldest]));
             let out = r
                 .cmd(&["forget", "--keep-last", "1"])
