@@ -37,4 +37,16 @@ impl Progress for Bar {
     fn bytes(&self, n: u64) {
         self.0.inc(n);
     }
+
+    /// With a total, the bar shows how far along it is and an estimate of what is left.
+    fn total(&self, n: u64) {
+        self.0.set_length(n);
+        self.0.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({binary_bytes_per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+    }
 }

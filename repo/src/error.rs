@@ -161,6 +161,9 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A worker thread stopped without a result (it panicked): a bug, never bad input.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {

@@ -386,6 +386,65 @@ impl Repository {
         })?
     }
 
+    /// [`Self::read_blob`] into `out` (replacing its contents), with this thread's sealed and
+    /// opened buffers: no allocation per blob once the buffers have grown (restore's hot
+    /// path; fresh multi-MiB buffers per blob cost more in page faults than decoding).
+    pub fn read_blob_into(
+        &self,
+        index: &MasterIndex,
+        id: &BlobId,
+        kind: BlobKind,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let loc = self.locate(index, id, kind)?;
+        let pack_hex = index.pack(loc.pack).0.to_hex();
+        let what = || format!("pack {pack_hex} (blob {})", id.short());
+        SCRATCH.with(|cell| {
+            let mut scratch = cell.borrow_mut();
+            let (sealed, opened) = &mut *scratch;
+            self.backend
+                .read_range_into(
+                    FileType::Pack,
+                    &pack_hex,
+                    loc.offset.into(),
+                    loc.stored_len as usize,
+                    sealed,
+                )
+                .map_err(|e| Error::damaged(what(), e))?;
+            self.blob_bytes_read
+                .fetch_add(sealed.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            let aad = crypto::aad(&self.id, loc.kind.object_kind(), Some(id));
+            crypto::open_into(
+                &self.keys.encryption,
+                loc.kind.object_kind(),
+                &aad,
+                sealed,
+                opened,
+            )
+            .map_err(|e| Error::damaged(what(), e))?;
+            match loc.encoding {
+                // Raw: the opened bytes are the plaintext; swap rather than copy.
+                Encoding::Raw if opened.len() == loc.raw_len as usize => {
+                    std::mem::swap(opened, out);
+                }
+                Encoding::ZstdDelta => self
+                    .with_delta_history(index, id, |history| {
+                        blob::decode_against(loc.encoding, opened, loc.raw_len, history, out)
+                    })?
+                    .map_err(|e| Error::damaged(what(), e))?,
+                _ => blob::decode_against(loc.encoding, opened, loc.raw_len, &[], out)
+                    .map_err(|e| Error::damaged(what(), e))?,
+            }
+            if self.keys.blob_id(out) != *id {
+                return Err(Error::HashMismatch {
+                    blob: id.to_hex(),
+                    pack: pack_hex.clone(),
+                });
+            }
+            Ok(())
+        })
+    }
+
     /// The index entry of a blob referenced as `kind`, with the checks every read makes.
     fn locate(&self, index: &MasterIndex, id: &BlobId, kind: BlobKind) -> Result<BlobLocation> {
         let loc = index.get(id).ok_or_else(|| Error::MissingBlob {
@@ -609,6 +668,8 @@ fn decode_stored(
 }
 
 thread_local! {
+    // Sealed and opened bytes of the blob being read ([`Repository::read_blob_into`]).
+    static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
     // Concatenated histories, reused per thread: one for the bases of a blob's bases, one for
     // the blob's own (both can be in use at once: the second is filled after the first).
     static MID_HISTORY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };

@@ -149,6 +149,7 @@ fn run_drill(
                 target: target.clone(),
                 include: Vec::new(),
                 verify: true,
+                sparse: false,
             };
             let stats = restore(repo, index, &snap.tree, &ropts, &NoProgress).map_err(chain)?;
             *counts = (stats.files, stats.bytes);

@@ -7,6 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 use std::path::PathBuf;
 use strata_repo::lock::Lock;
+use strata_repo::progress::Progress;
 use strata_repo::restore::{restore, RestoreOptions};
 
 /// `restore` options.
@@ -20,9 +21,13 @@ pub struct Args {
     /// Restore only this path and what is under it (repeatable).
     #[arg(long)]
     include: Vec<String>,
-    /// Re-read every restored file and check it against the recorded hash.
+    /// Check every file against the content hash recorded at backup, hashing the bytes as
+    /// they are written (every chunk is checked against its ID in any case).
     #[arg(long)]
     verify: bool,
+    /// Leave all-zero blocks (4 KiB, aligned) of files as holes, as sparse files.
+    #[arg(long)]
+    sparse: bool,
     #[command(flatten)]
     filter: FilterArgs,
 }
@@ -37,8 +42,12 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         target: a.target.clone(),
         include: a.include.clone(),
         verify: a.verify,
+        sparse: a.sparse,
     };
     let bar = Bar::new(!g.quiet && !g.json, "restore");
+    if a.include.is_empty() {
+        bar.total(snap.summary.total_bytes);
+    }
     let stats = restore(&repo, &index, &snap.tree, &opts, &bar);
     bar.finish();
     let stats = stats?;

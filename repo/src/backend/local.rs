@@ -8,7 +8,7 @@ use super::{Backend, FileType};
 use crate::failpoint;
 use rand::Rng;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -147,6 +147,29 @@ impl Backend for LocalBackend {
         let mut out = vec![0u8; len];
         f.read_exact_at(&mut out, offset)?;
         Ok(out)
+    }
+
+    fn read_range_into(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: usize,
+        out: &mut Vec<u8>,
+    ) -> io::Result<()> {
+        let mut f = File::open(self.path(t, name)?)?;
+        f.seek(io::SeekFrom::Start(offset))?;
+        out.clear();
+        out.try_reserve_exact(len).map_err(io::Error::other)?;
+        // `read_to_end` fills the spare capacity without zeroing it first.
+        let n = f.take(len as u64).read_to_end(out)?;
+        if n != len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("range {offset}+{len} past the end ({} bytes read)", n),
+            ));
+        }
+        Ok(())
     }
 
     fn size(&self, t: FileType, name: &str) -> io::Result<u64> {

@@ -79,6 +79,19 @@ pub trait Backend: Send + Sync {
     fn read(&self, t: FileType, name: &str, max: u64) -> io::Result<Vec<u8>>;
     /// Reads `len` bytes at `offset`; fails with `UnexpectedEof` if the file is shorter.
     fn read_range(&self, t: FileType, name: &str, offset: u64, len: usize) -> io::Result<Vec<u8>>;
+    /// [`Self::read_range`] into `out` (replacing its contents), reusing its allocation: the
+    /// hot path of restore, where a fresh buffer per blob costs page faults.
+    fn read_range_into(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: usize,
+        out: &mut Vec<u8>,
+    ) -> io::Result<()> {
+        *out = self.read_range(t, name, offset, len)?;
+        Ok(())
+    }
     /// Size of a file.
     fn size(&self, t: FileType, name: &str) -> io::Result<u64>;
     /// Names and sizes of the files of a type.

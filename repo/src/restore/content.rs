@@ -1,9 +1,10 @@
 //! File content: expanding list blobs and streaming chunks in order.
 //! SPEC.md § [Lists](../../SPEC.md#lists).
 //!
-//! Chunks are fetched in parallel batches and written in order, so memory is bounded by
-//! one batch whatever the file size.
+//! Chunks are decoded on several threads and written in order, a bounded window ahead, so
+//! memory is bounded whatever the file size.
 
+use super::fetch::for_each_in_order;
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
 use crate::repository::Repository;
@@ -11,11 +12,7 @@ use format_spec::blob::BlobKind;
 use format_spec::id::BlobId;
 use format_spec::list::{Content, ListBlob, ListEntry};
 use format_spec::tree::Node;
-use rayon::prelude::*;
 use std::io::Write;
-
-/// Chunks fetched at once.
-const FETCH_BATCH: usize = 16;
 
 /// Walks a content's list blobs depth-first, yielding data-chunk entries in file order.
 pub struct ChunkEntries<'a> {
@@ -81,8 +78,10 @@ impl Iterator for ChunkEntries<'_> {
     }
 }
 
-/// Streams a file node's content to `out`, checking chunk sizes, total size and the
-/// whole-file hash. Returns the bytes written.
+/// Streams a file node's content to `out` in order, checking chunk sizes, total size and
+/// the whole-file hash (computed as the bytes go out, not by a second read). Chunks are
+/// decoded on several threads ahead of the writer ([`for_each_in_order`]). Returns the
+/// bytes written.
 pub fn write_content(
     repo: &Repository,
     index: &MasterIndex,
@@ -98,25 +97,19 @@ pub fn write_content(
     let mut hasher = blake3::Hasher::new_keyed(&repo.keys().blob_id.0);
     let mut entries = ChunkEntries::new(repo, index, content);
     let mut written = 0u64;
-    loop {
-        let batch: Vec<ListEntry> = entries.by_ref().take(FETCH_BATCH).collect::<Result<_>>()?;
-        if batch.is_empty() {
-            break;
+    for_each_in_order(repo, index, &mut entries, path, &mut |b| {
+        written += b.len() as u64;
+        if written > node.size {
+            return Err(Error::ContentMismatch { path: path.into() });
         }
-        let blobs: Vec<Vec<u8>> = batch
-            .par_iter()
-            .map(|e| fetch(repo, index, &e.id, e.size, path))
-            .collect::<Result<_>>()?;
-        for b in blobs {
-            hasher.update(&b);
-            out.write_all(&b).map_err(|cause| Error::RestoreWrite {
-                path: path.into(),
-                cause,
-            })?;
-            written += b.len() as u64;
-            on_bytes(b.len() as u64);
-        }
-    }
+        hasher.update(b);
+        out.write_all(b).map_err(|cause| Error::RestoreWrite {
+            path: path.into(),
+            cause,
+        })?;
+        on_bytes(b.len() as u64);
+        Ok(())
+    })?;
     if written != node.size {
         return Err(Error::ContentMismatch { path: path.into() });
     }
@@ -126,31 +119,6 @@ pub fn write_content(
         }
     }
     Ok(written)
-}
-
-fn fetch(
-    repo: &Repository,
-    index: &MasterIndex,
-    id: &BlobId,
-    size: u64,
-    path: &str,
-) -> Result<Vec<u8>> {
-    let b = repo
-        .read_blob(index, id, BlobKind::Data)
-        .map_err(|e| match e {
-            Error::MissingBlob { blob, .. } => Error::MissingBlob {
-                blob,
-                needed_by: path.into(),
-            },
-            other => other,
-        })?;
-    if b.len() as u64 != size {
-        return Err(Error::damaged(
-            format!("data blob {id} (in {path})"),
-            std::io::Error::other(format!("{} bytes, list says {size}", b.len())),
-        ));
-    }
-    Ok(b)
 }
 
 /// Writes one file of a snapshot to `out` (`strata dump`).

@@ -6,6 +6,8 @@
 //! recorded at backup time.
 
 pub mod content;
+pub mod fetch;
+pub mod file_task;
 pub mod path_guard;
 pub mod walk;
 pub mod write;

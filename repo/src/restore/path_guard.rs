@@ -52,16 +52,27 @@ pub fn ensure_dir(path: &Path) -> Result<()> {
     fs::create_dir(path).map_err(write_err(path))
 }
 
-/// Creates a new regular file at `path`, replacing a non-directory in the way.
+/// Creates a new regular file at `path` (open for reading and writing), replacing a
+/// non-directory in the way. The create is tried first: in an empty target nothing is in
+/// the way, and checking first would cost a system call per file.
 pub fn create_file(path: &Path) -> Result<File> {
-    clear(path)?;
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .mode(0o600)
-        .open(path)
-        .map_err(write_err(path))
+    let open = || {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .mode(0o600)
+            .open(path)
+    };
+    match open() {
+        Ok(f) => Ok(f),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            clear(path)?;
+            open().map_err(write_err(path))
+        }
+        Err(e) => Err(write_err(path)(e)),
+    }
 }
 
 /// Creates a symlink at `path`, replacing a non-directory in the way.

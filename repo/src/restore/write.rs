@@ -1,25 +1,31 @@
 //! Restoring a snapshot into a directory.
 //!
-//! Directories are created on the way down and get their mode and times on the way up
-//! (after their children, so a read-only directory does not block its own restore).
+//! Directories are created on the way down and get their mode and times at the end,
+//! deepest first (after their children, so a read-only directory does not block its own
+//! restore). File contents are written by a pool of workers.
 
-use super::content::write_content;
+use super::content::ChunkEntries;
+use super::fetch::{fetch_into, threads, BufPool};
+use super::file_task::{Arrival, FileTask};
 use super::path_guard::{child, create_fifo, create_file, create_symlink, ensure_dir};
 use super::walk::{display_path, load_tree};
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
 use crate::progress::Progress;
 use crate::repository::Repository;
+use crossbeam_channel::{bounded, Receiver, Sender};
 use format_spec::id::BlobId;
 use format_spec::limits;
+use format_spec::list::ListEntry;
 use format_spec::tree::{Node, NodeKind};
 use nix::sys::stat::{futimens, utimensat, UtimensatFlags};
 use nix::sys::time::TimeSpec;
 use std::fs::{self, File};
-use std::io::{BufWriter, Read};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// What to restore and how.
 #[derive(Clone, Debug, Default)]
@@ -28,8 +34,13 @@ pub struct RestoreOptions {
     pub target: PathBuf,
     /// Only these snapshot paths and what is under them (all when empty).
     pub include: Vec<String>,
-    /// Re-read every written file and compare with the recorded hash.
+    /// Check every file against the content hash recorded at backup, computed over the
+    /// bytes as they are written (no second read). Without it, every chunk is still
+    /// checked against its ID and every file's chunks against its size; a file of one
+    /// chunk is always checked, its hash being the chunk's ID.
     pub verify: bool,
+    /// Leave all-zero blocks of files as holes (restic's `--sparse`).
+    pub sparse: bool,
 }
 
 /// What a restore did.
@@ -47,14 +58,49 @@ pub struct RestoreStats {
     pub skipped: Vec<String>,
 }
 
-struct Ctx<'a> {
+/// Jobs queued ahead of the workers (bounds the open files of multi-chunk jobs too).
+const QUEUE: usize = 64;
+
+/// What the walker hands the workers.
+enum Job {
+    /// A file of at most one chunk: created, written and finished by one worker.
+    New(Box<NewFile>),
+    /// One chunk of a file the walker created.
+    Chunk {
+        task: Arc<FileTask>,
+        offset: u64,
+        entry: ListEntry,
+    },
+}
+
+struct NewFile {
+    target: PathBuf,
+    shown: String,
+    node: Node,
+    chunk: Option<ListEntry>,
+}
+
+/// State shared by the walker and the workers.
+struct Shared<'a> {
     repo: &'a Repository,
     index: &'a MasterIndex,
     opts: &'a RestoreOptions,
-    include: Vec<Vec<Vec<u8>>>,
     progress: &'a dyn Progress,
-    stats: RestoreStats,
     is_root: bool,
+    pool: BufPool,
+    abort: AtomicBool,
+    error: Mutex<Option<Error>>,
+    files: AtomicU64,
+    bytes: AtomicU64,
+}
+
+/// The walker's own state: directories to finish, other counts.
+struct Walker<'s, 'a> {
+    shared: &'s Shared<'a>,
+    include: Vec<Vec<Vec<u8>>>,
+    /// Directories created, parents first; their metadata is applied last, in reverse.
+    dirs: Vec<(PathBuf, Node)>,
+    stats: RestoreStats,
 }
 
 fn split(p: &str) -> Vec<Vec<u8>> {
@@ -65,6 +111,12 @@ fn split(p: &str) -> Vec<Vec<u8>> {
 }
 
 /// Restores the tree `root` into `opts.target`.
+///
+/// The calling thread walks the trees, creating directories, symlinks and FIFOs and
+/// queueing files; [`threads`] workers fetch, decode and write file contents, several
+/// files and several chunks of a large file at once. Directories get their metadata last,
+/// deepest first, once everything inside them exists. The first error stops the restore;
+/// a file whose content failed is removed, so every file left in the target is whole.
 #[tracing::instrument(skip_all, fields(target = %opts.target.display()))]
 pub fn restore(
     repo: &Repository,
@@ -77,20 +129,57 @@ pub fn restore(
         path: opts.target.clone(),
         cause,
     })?;
-    let mut ctx = Ctx {
+    let shared = Shared {
         repo,
         index,
         opts,
-        include: opts.include.iter().map(|p| split(p)).collect(),
         progress,
-        stats: RestoreStats::default(),
         is_root: nix::unistd::geteuid().is_root(),
+        pool: BufPool::default(),
+        abort: AtomicBool::new(false),
+        error: Mutex::new(None),
+        files: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
     };
-    ctx.dir(root, &opts.target, &mut Vec::new())?;
-    Ok(ctx.stats)
+    let mut walker = Walker {
+        shared: &shared,
+        include: opts.include.iter().map(|p| split(p)).collect(),
+        dirs: Vec::new(),
+        stats: RestoreStats::default(),
+    };
+    std::thread::scope(|s| {
+        let (tx, rx) = bounded::<Job>(QUEUE);
+        let workers: Vec<_> = (0..threads())
+            .map(|_| {
+                let rx = rx.clone();
+                let shared = &shared;
+                s.spawn(move || shared.work(rx))
+            })
+            .collect();
+        drop(rx);
+        if let Err(e) = walker.dir(root, &opts.target, &mut Vec::new(), &tx) {
+            shared.fail(e);
+        }
+        drop(tx);
+        for w in workers {
+            if w.join().is_err() {
+                shared.fail(Error::Internal("a restore worker panicked".into()));
+            }
+        }
+    });
+    if let Some(e) = shared.take_error() {
+        return Err(e);
+    }
+    for (target, node) in walker.dirs.iter().rev() {
+        apply_meta(node, target, None, shared.is_root)?;
+    }
+    let mut stats = walker.stats;
+    stats.files = shared.files.load(Ordering::Relaxed);
+    stats.bytes = shared.bytes.load(Ordering::Relaxed);
+    Ok(stats)
 }
 
-impl Ctx<'_> {
+impl Walker<'_, '_> {
     /// Whether `path` is wanted: under an include, or an ancestor of one.
     fn wanted(&self, path: &[Vec<u8>]) -> (bool, bool) {
         if self.include.is_empty() {
@@ -101,21 +190,30 @@ impl Ctx<'_> {
         (under || ancestor, under)
     }
 
-    fn dir(&mut self, id: &BlobId, dir: &Path, path: &mut Vec<Vec<u8>>) -> Result<()> {
+    fn dir(
+        &mut self,
+        id: &BlobId,
+        dir: &Path,
+        path: &mut Vec<Vec<u8>>,
+        tx: &Sender<Job>,
+    ) -> Result<()> {
         if path.len() >= limits::MAX_TREE_DEPTH {
             return Err(Error::damaged(
                 format!("tree blob {id}"),
                 std::io::Error::other("directories nest deeper than MAX_TREE_DEPTH"),
             ));
         }
-        let tree = load_tree(self.repo, self.index, id)?;
-        for node in &tree.nodes {
+        let tree = load_tree(self.shared.repo, self.shared.index, id)?;
+        for node in tree.nodes {
+            if self.shared.aborted() {
+                return Ok(());
+            }
             path.push(node.name.to_vec());
             let (visit, whole) = self.wanted(path);
             if visit {
                 let target = child(dir, &node.name)?;
                 if node.kind == NodeKind::Dir || whole {
-                    self.node(node, &target, path)?;
+                    self.node(node, target, path, tx)?;
                 }
             }
             path.pop();
@@ -123,11 +221,17 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn node(&mut self, node: &Node, target: &Path, path: &mut Vec<Vec<u8>>) -> Result<()> {
+    fn node(
+        &mut self,
+        node: Node,
+        target: PathBuf,
+        path: &mut Vec<Vec<u8>>,
+        tx: &Sender<Job>,
+    ) -> Result<()> {
         let shown = display_path(path);
         match node.kind {
             NodeKind::Dir => {
-                ensure_dir(target)?;
+                ensure_dir(&target)?;
                 self.stats.dirs += 1;
                 let sub = node.subtree.ok_or_else(|| {
                     Error::damaged(
@@ -135,28 +239,10 @@ impl Ctx<'_> {
                         std::io::Error::other("no subtree"),
                     )
                 })?;
-                self.dir(&sub, target, path)?;
-                self.apply_meta(node, target, None)?;
+                self.dir(&sub, &target, path, tx)?;
+                self.dirs.push((target, node));
             }
-            NodeKind::File => {
-                let f = create_file(target)?;
-                let mut w = BufWriter::with_capacity(1 << 20, f);
-                let progress = self.progress;
-                let n = write_content(self.repo, self.index, node, &shown, &mut w, &|b| {
-                    progress.bytes(b)
-                })?;
-                let f = w.into_inner().map_err(|e| Error::RestoreWrite {
-                    path: target.into(),
-                    cause: e.into_error(),
-                })?;
-                self.stats.files += 1;
-                self.stats.bytes += n;
-                self.apply_meta(node, target, Some(&f))?;
-                if self.opts.verify {
-                    self.verify_file(node, target, &shown)?;
-                }
-                self.progress.file_done();
-            }
+            NodeKind::File => self.file(node, target, shown, tx)?,
             NodeKind::Symlink => {
                 let link = node.link.as_ref().ok_or_else(|| {
                     Error::damaged(
@@ -164,17 +250,17 @@ impl Ctx<'_> {
                         std::io::Error::other("no target"),
                     )
                 })?;
-                create_symlink(link, target)?;
-                if self.is_root {
-                    let _ = std::os::unix::fs::lchown(target, Some(node.uid), Some(node.gid));
+                create_symlink(link, &target)?;
+                if self.shared.is_root {
+                    let _ = std::os::unix::fs::lchown(&target, Some(node.uid), Some(node.gid));
                 }
                 let t = timespec(node.mtime_ns);
-                let _ = utimensat(None, target, &t, &t, UtimensatFlags::NoFollowSymlink);
+                let _ = utimensat(None, &target, &t, &t, UtimensatFlags::NoFollowSymlink);
                 self.stats.others += 1;
             }
             NodeKind::Fifo => {
-                create_fifo(target, node.mode)?;
-                self.apply_meta(node, target, None)?;
+                create_fifo(&target, node.mode)?;
+                apply_meta(&node, &target, None, self.shared.is_root)?;
                 self.stats.others += 1;
             }
             NodeKind::Chardev | NodeKind::Blockdev | NodeKind::Socket => {
@@ -187,69 +273,214 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// Mode, owner (when root) and times. `file` is the open handle for regular files.
-    fn apply_meta(&self, node: &Node, target: &Path, file: Option<&File>) -> Result<()> {
-        let err = |cause| Error::RestoreWrite {
-            path: target.into(),
-            cause,
+    /// Queues a file: whole when it has at most one chunk, else chunk by chunk at their
+    /// offsets, after checking that the chunks cover exactly the file's size.
+    fn file(&mut self, node: Node, target: PathBuf, shown: String, tx: &Sender<Job>) -> Result<()> {
+        let send = |job| {
+            tx.send(job)
+                .map_err(|_| Error::Internal("restore workers ended early".into()))
         };
-        let t = timespec(node.mtime_ns);
-        let nix_err = |e: nix::errno::Errno| Error::RestoreWrite {
-            path: target.into(),
-            cause: e.into(),
-        };
-        let perms = fs::Permissions::from_mode(node.mode & 0o7777);
-        match file {
-            Some(f) => {
-                if self.is_root {
-                    std::os::unix::fs::fchown(f, Some(node.uid), Some(node.gid)).map_err(err)?;
-                }
-                f.set_permissions(perms).map_err(err)?;
-                futimens(f.as_raw_fd(), &t, &t).map_err(nix_err)?;
-            }
-            None => {
-                // `target` was created by us as a directory or FIFO and checked not to be a symlink.
-                if self.is_root {
-                    std::os::unix::fs::lchown(target, Some(node.uid), Some(node.gid))
-                        .map_err(err)?;
-                }
-                fs::set_permissions(target, perms).map_err(err)?;
-                // utimensat, not open(): opening a restored FIFO would block.
-                utimensat(None, target, &t, &t, UtimensatFlags::NoFollowSymlink)
-                    .map_err(nix_err)?;
-            }
+        let content = node.content.as_ref().ok_or_else(|| Error::PathInSnapshot {
+            path: shown.clone(),
+            reason: "has no content".into(),
+        })?;
+        if content.level == 0 && content.entries.len() <= 1 {
+            let chunk = content.entries.first().cloned();
+            return send(Job::New(Box::new(NewFile {
+                target,
+                shown,
+                node,
+                chunk,
+            })));
         }
-        Ok(())
+        let entries = ChunkEntries::new(self.shared.repo, self.shared.index, content);
+        let file = create_file(&target)?;
+        let key = &self.shared.repo.keys().blob_id.0;
+        let key = self.shared.opts.verify.then_some(key);
+        let task = Arc::new(FileTask::new(target, shown, node.clone(), file, key));
+        let mut offset = 0u64;
+        let r = (|| {
+            for e in entries {
+                if self.shared.aborted() {
+                    return Ok(());
+                }
+                let e = e?;
+                let end = offset.saturating_add(e.size);
+                if e.size == 0 || end > task.node.size {
+                    return Err(Error::ContentMismatch {
+                        path: task.shown.clone(),
+                    });
+                }
+                send(Job::Chunk {
+                    task: Arc::clone(&task),
+                    offset,
+                    entry: e,
+                })?;
+                offset = end;
+            }
+            if offset != task.node.size {
+                return Err(Error::ContentMismatch {
+                    path: task.shown.clone(),
+                });
+            }
+            Ok(())
+        })();
+        if r.is_err() {
+            task.fail();
+            let _ = fs::remove_file(&task.target);
+        }
+        r
+    }
+}
+
+impl Shared<'_> {
+    fn aborted(&self) -> bool {
+        self.abort.load(Ordering::Relaxed)
     }
 
-    fn verify_file(&self, node: &Node, target: &Path, shown: &str) -> Result<()> {
-        let mut f = File::open(target).map_err(|cause| Error::RestoreWrite {
-            path: target.into(),
-            cause,
-        })?;
-        let mut hasher = blake3::Hasher::new_keyed(&self.repo.keys().blob_id.0);
-        let mut buf = vec![0u8; 1 << 20];
-        let mut n = 0u64;
-        loop {
-            let k = f.read(&mut buf).map_err(|cause| Error::RestoreWrite {
-                path: target.into(),
-                cause,
-            })?;
-            if k == 0 {
-                break;
+    /// Records the first error and stops everyone.
+    fn fail(&self, e: Error) {
+        let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+        self.abort.store(true, Ordering::Relaxed);
+    }
+
+    fn take_error(&self) -> Option<Error> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// A worker: runs jobs until the walker is done; after an error, drains the queue.
+    fn work(&self, rx: Receiver<Job>) {
+        for job in rx {
+            if self.aborted() {
+                continue;
             }
-            n += k as u64;
-            hasher.update(buf.get(..k).unwrap_or_default());
+            let r = match job {
+                Job::New(nf) => self.new_file(*nf),
+                Job::Chunk {
+                    task,
+                    offset,
+                    entry,
+                } => self.chunk(&task, offset, &entry),
+            };
+            if let Err(e) = r {
+                self.fail(e);
+            }
         }
-        let ok = n == node.size
-            && node
-                .hash
-                .is_none_or(|h| h.0 == *hasher.finalize().as_bytes());
-        if !ok {
-            return Err(Error::ContentMismatch { path: shown.into() });
+    }
+
+    /// Creates, writes and finishes a file of at most one chunk. Its whole-file hash is the
+    /// chunk's ID (both are BLAKE3 keyed with the blob-ID key), which the read checked.
+    fn new_file(&self, nf: NewFile) -> Result<()> {
+        let file = create_file(&nf.target)?;
+        let task = FileTask::new(nf.target, nf.shown, nf.node, file, None);
+        let r = (|| {
+            let hash = match &nf.chunk {
+                None => self.repo.keys().blob_id(&[]),
+                Some(e) => {
+                    let mut buf = self.pool.take();
+                    let r = fetch_into(self.repo, self.index, e, &task.shown, &mut buf)
+                        .and_then(|()| task.write_at(&buf, 0, self.opts.sparse));
+                    self.progress.bytes(buf.len() as u64);
+                    self.pool.put(buf);
+                    r?;
+                    e.id
+                }
+            };
+            let size = nf.chunk.as_ref().map_or(0, |e| e.size);
+            if size != task.node.size {
+                return Err(Error::ContentMismatch {
+                    path: task.shown.clone(),
+                });
+            }
+            self.finish(&task, Some(hash))
+        })();
+        if r.is_err() {
+            let _ = fs::remove_file(&task.target);
         }
+        r
+    }
+
+    /// Fetches, writes and hashes one chunk of a multi-chunk file; finishes the file when
+    /// it was the last one to be hashed.
+    fn chunk(&self, task: &FileTask, offset: u64, entry: &ListEntry) -> Result<()> {
+        let mut buf = self.pool.take();
+        let r = fetch_into(self.repo, self.index, entry, &task.shown, &mut buf)
+            .and_then(|()| task.write_at(&buf, offset, self.opts.sparse))
+            .and_then(|()| {
+                self.progress.bytes(buf.len() as u64);
+                task.arrived(offset, buf, &self.pool, &self.abort)
+            })
+            .and_then(|arrival| match arrival {
+                Arrival::Pending => Ok(()),
+                Arrival::Complete(h) => self.finish(task, h.map(|h| BlobId(*h.as_bytes()))),
+            });
+        if r.is_err() {
+            task.fail();
+            let _ = fs::remove_file(&task.target);
+        }
+        r
+    }
+
+    /// A file's content is all written: checks the whole-file hash when there is one, sets
+    /// the length (a sparse file may end in a hole) and applies metadata.
+    fn finish(&self, task: &FileTask, hash: Option<BlobId>) -> Result<()> {
+        if let (Some(want), Some(got)) = (task.node.hash, hash) {
+            if want != got {
+                return Err(Error::ContentMismatch {
+                    path: task.shown.clone(),
+                });
+            }
+        }
+        if self.opts.sparse {
+            task.file
+                .set_len(task.node.size)
+                .map_err(|cause| Error::RestoreWrite {
+                    path: task.target.clone(),
+                    cause,
+                })?;
+        }
+        apply_meta(&task.node, &task.target, Some(&task.file), self.is_root)?;
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(task.node.size, Ordering::Relaxed);
+        self.progress.file_done();
         Ok(())
     }
+}
+
+/// Mode, owner (when root) and times. `file` is the open handle for regular files.
+fn apply_meta(node: &Node, target: &Path, file: Option<&File>, is_root: bool) -> Result<()> {
+    let err = |cause| Error::RestoreWrite {
+        path: target.into(),
+        cause,
+    };
+    let t = timespec(node.mtime_ns);
+    let nix_err = |e: nix::errno::Errno| Error::RestoreWrite {
+        path: target.into(),
+        cause: e.into(),
+    };
+    let perms = fs::Permissions::from_mode(node.mode & 0o7777);
+    match file {
+        Some(f) => {
+            if is_root {
+                std::os::unix::fs::fchown(f, Some(node.uid), Some(node.gid)).map_err(err)?;
+            }
+            f.set_permissions(perms).map_err(err)?;
+            futimens(f.as_raw_fd(), &t, &t).map_err(nix_err)?;
+        }
+        None => {
+            // `target` was created by us as a directory or FIFO and checked not to be a symlink.
+            if is_root {
+                std::os::unix::fs::lchown(target, Some(node.uid), Some(node.gid)).map_err(err)?;
+            }
+            fs::set_permissions(target, perms).map_err(err)?;
+            // utimensat, not open(): opening a restored FIFO would block.
+            utimensat(None, target, &t, &t, UtimensatFlags::NoFollowSymlink).map_err(nix_err)?;
+        }
+    }
+    Ok(())
 }
 
 /// A nanosecond timestamp as a `timespec`.
