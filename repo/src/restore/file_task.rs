@@ -1,11 +1,14 @@
-//! One restored file whose chunks several workers write at their offsets.
+//! One restored file whose chunks several workers decode at once and write in order.
 //! SPEC.md § [Reading a snapshot](../../SPEC.md#reading-a-snapshot).
 //!
-//! Each chunk is written where it belongs (`pwrite`), by whichever worker decoded it, and
-//! the worker that accounts for the last byte finishes the file. With `--verify` the
-//! whole-file hash is computed as the chunks are written: it needs the bytes in order, so a
-//! chunk that arrives before its predecessors is parked (up to [`PARK_BYTES`] per file;
-//! beyond that its worker waits) and hashed once they are.
+//! Workers decode a file's chunks in parallel; the chunks are written in file order, by
+//! whichever worker holds the next one: a chunk decoded before its predecessors is parked
+//! (up to [`PARK_BYTES`] per file; beyond that its worker waits), and the worker that
+//! writes the chunk before it writes it too. Writing one file from two threads at once
+//! gains nothing (the filesystem takes the inode's lock for every write; on ext4 the second
+//! writer spins on it, burning the core another chunk could be decoded on), and in order
+//! the whole-file hash of `--verify` comes free with the write. The worker that writes the
+//! last byte finishes the file.
 
 use super::fetch::BufPool;
 use crate::error::{Error, Result};
@@ -34,27 +37,28 @@ pub struct FileTask {
     pub node: Node,
     /// Open for reading and writing.
     pub file: File,
-    /// Whether the whole-file hash is computed.
-    hashing: bool,
-    state: Mutex<HashState>,
+    /// Leave all-zero blocks as holes.
+    sparse: bool,
+    state: Mutex<WriteState>,
     advanced: Condvar,
+    /// The whole-file hash, when computed; only the worker writing the next chunk uses it.
+    hasher: Mutex<Option<blake3::Hasher>>,
 }
 
-struct HashState {
-    /// Bytes hashed so far (the offset of the next chunk to hash); without hashing, bytes
-    /// written so far.
-    hashed: u64,
-    /// Chunks written but not hashed yet, by offset.
+struct WriteState {
+    /// Bytes written so far: the offset of the next chunk to write. The worker holding
+    /// that chunk writes it (outside the lock) and then advances this.
+    written: u64,
+    /// Chunks decoded before their predecessors, by offset.
     parked: BTreeMap<u64, Vec<u8>>,
     parked_bytes: usize,
-    hasher: blake3::Hasher,
-    /// A chunk of this file failed: nothing more will be hashed.
+    /// A chunk of this file failed: nothing more will be written.
     failed: bool,
 }
 
 /// What a chunk's arrival did to its file.
 pub enum Arrival {
-    /// Hashed or parked; the file goes on.
+    /// Written or parked; the file goes on.
     Pending,
     /// The last byte was accounted for, and the file is the caller's to finish; with the
     /// whole-file hash when hashing.
@@ -70,36 +74,37 @@ impl FileTask {
         node: Node,
         file: File,
         hash_key: Option<&[u8; 32]>,
+        sparse: bool,
     ) -> Self {
         Self {
             target,
             shown,
             node,
             file,
-            hashing: hash_key.is_some(),
-            state: Mutex::new(HashState {
-                hashed: 0,
+            sparse,
+            state: Mutex::new(WriteState {
+                written: 0,
                 parked: BTreeMap::new(),
                 parked_bytes: 0,
-                hasher: hash_key.map_or_else(blake3::Hasher::new, blake3::Hasher::new_keyed),
                 failed: false,
             }),
             advanced: Condvar::new(),
+            hasher: Mutex::new(hash_key.map(blake3::Hasher::new_keyed)),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashState> {
+    fn lock(&self) -> MutexGuard<'_, WriteState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes `buf` at `offset` (skipping all-zero blocks when `sparse`: the file was
+    /// Writes `buf` at `offset` (skipping all-zero blocks when sparse: the file was
     /// created empty, so they read back as zeros once its length is set).
-    pub fn write_at(&self, buf: &[u8], offset: u64, sparse: bool) -> Result<()> {
+    pub fn write_at(&self, buf: &[u8], offset: u64) -> Result<()> {
         let err = |cause| Error::RestoreWrite {
             path: self.target.clone(),
             cause,
         };
-        if !sparse {
+        if !self.sparse {
             return self.file.write_all_at(buf, offset).map_err(err);
         }
         for (start, len) in data_runs(buf, offset) {
@@ -111,11 +116,11 @@ impl FileTask {
         Ok(())
     }
 
-    /// Records that the chunk at `offset` was written. When hashing: hashes it (and any
-    /// parked chunks it unblocks) if it is next, else parks it. Returns buffers to `pool`
-    /// once done with them.
-    /// Waits while this file already parks [`PARK_BYTES`] and the chunk is not next;
-    /// `abort` ends the wait.
+    /// Takes the decoded chunk at `offset`: writes it (and the parked chunks that follow it)
+    /// if it is next, else parks it, waiting while the file already parks [`PARK_BYTES`]
+    /// (`abort` ends the wait). Buffers go back to `pool` once written. Chunks must be
+    /// taken from the queue in file order, so that the next one is always being decoded
+    /// by some worker and a waiting worker is never waiting for itself.
     pub fn arrived(
         &self,
         offset: u64,
@@ -124,25 +129,16 @@ impl FileTask {
         abort: &AtomicBool,
     ) -> Result<Arrival> {
         let mut st = self.lock();
-        if !self.hashing {
-            st.hashed += buf.len() as u64;
-            pool.put(buf);
-            let done = st.hashed == self.node.size && !st.failed;
-            return Ok(if done {
-                Arrival::Complete(None)
-            } else {
-                Arrival::Pending
-            });
-        }
         loop {
             if st.failed || abort.load(Ordering::Relaxed) {
                 pool.put(buf);
                 return Ok(Arrival::Pending);
             }
-            if offset == st.hashed {
+            if offset == st.written {
                 break;
             }
-            if offset < st.hashed || st.parked.contains_key(&offset) {
+            if offset < st.written || st.parked.contains_key(&offset) {
+                pool.put(buf);
                 return Err(Error::Internal(format!(
                     "{}: chunk at offset {offset} arrived twice",
                     self.shown
@@ -159,20 +155,35 @@ impl FileTask {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        let mut next = Some(buf);
-        while let Some(b) = next {
-            st.hasher.update(&b);
-            st.hashed += b.len() as u64;
-            pool.put(b);
-            let key = st.hashed;
-            next = st.parked.remove(&key);
-            if let Some(p) = &next {
-                st.parked_bytes -= p.len();
+        // This worker holds the next chunk: nobody else writes until `written` moves.
+        let (mut offset, mut buf) = (offset, buf);
+        loop {
+            drop(st);
+            let r = self.write_at(&buf, offset);
+            if r.is_ok() {
+                let mut h = self.hasher.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(h) = h.as_mut() {
+                    h.update(&buf);
+                }
+            }
+            let len = buf.len() as u64;
+            pool.put(buf);
+            r?;
+            st = self.lock();
+            st.written += len;
+            let next = st.written;
+            match st.parked.remove(&next) {
+                Some(b) => {
+                    st.parked_bytes -= b.len();
+                    (offset, buf) = (next, b);
+                }
+                None => break,
             }
         }
         self.advanced.notify_all();
-        if st.hashed == self.node.size && st.parked.is_empty() {
-            return Ok(Arrival::Complete(Some(st.hasher.finalize())));
+        if st.written == self.node.size && !st.failed {
+            let hash = self.hasher.lock().unwrap_or_else(|p| p.into_inner()).take();
+            return Ok(Arrival::Complete(hash.map(|h| h.finalize())));
         }
         Ok(Arrival::Pending)
     }
@@ -266,6 +277,7 @@ mod tests {
             node,
             file,
             Some(&key),
+            false,
         ));
         let queue = Mutex::new(chunks);
         let pool = BufPool::default();
@@ -280,7 +292,6 @@ mod tests {
                     if k % 4 == 0 {
                         std::thread::sleep(Duration::from_millis(30));
                     }
-                    task.write_at(&buf, off, false).unwrap();
                     if let Arrival::Complete(h) = task.arrived(off, buf, &pool, &abort).unwrap() {
                         hashes.lock().unwrap().push(h);
                     }

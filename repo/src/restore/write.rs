@@ -113,9 +113,10 @@ fn split(p: &str) -> Vec<Vec<u8>> {
 /// Restores the tree `root` into `opts.target`.
 ///
 /// The calling thread walks the trees, creating directories, symlinks and FIFOs and
-/// queueing files; [`threads`] workers fetch, decode and write file contents, several
-/// files and several chunks of a large file at once. Directories get their metadata last,
-/// deepest first, once everything inside them exists. The first error stops the restore;
+/// queueing files; [`threads`] workers fetch, decode and write file contents: several
+/// files at once, and the chunks of a large file decoded in parallel and written in
+/// order. Directories get their metadata last, deepest first, once everything inside them
+/// exists. The first error stops the restore;
 /// a file whose content failed is removed, so every file left in the target is whole.
 #[tracing::instrument(skip_all, fields(target = %opts.target.display()))]
 pub fn restore(
@@ -297,7 +298,15 @@ impl Walker<'_, '_> {
         let file = create_file(&target)?;
         let key = &self.shared.repo.keys().blob_id.0;
         let key = self.shared.opts.verify.then_some(key);
-        let task = Arc::new(FileTask::new(target, shown, node.clone(), file, key));
+        let sparse = self.shared.opts.sparse;
+        let task = Arc::new(FileTask::new(
+            target,
+            shown,
+            node.clone(),
+            file,
+            key,
+            sparse,
+        ));
         let mut offset = 0u64;
         let r = (|| {
             for e in entries {
@@ -375,14 +384,14 @@ impl Shared<'_> {
     /// chunk's ID (both are BLAKE3 keyed with the blob-ID key), which the read checked.
     fn new_file(&self, nf: NewFile) -> Result<()> {
         let file = create_file(&nf.target)?;
-        let task = FileTask::new(nf.target, nf.shown, nf.node, file, None);
+        let task = FileTask::new(nf.target, nf.shown, nf.node, file, None, self.opts.sparse);
         let r = (|| {
             let hash = match &nf.chunk {
                 None => self.repo.keys().blob_id(&[]),
                 Some(e) => {
                     let mut buf = self.pool.take();
                     let r = fetch_into(self.repo, self.index, e, &task.shown, &mut buf)
-                        .and_then(|()| task.write_at(&buf, 0, self.opts.sparse));
+                        .and_then(|()| task.write_at(&buf, 0));
                     self.progress.bytes(buf.len() as u64);
                     self.pool.put(buf);
                     r?;
@@ -403,12 +412,11 @@ impl Shared<'_> {
         r
     }
 
-    /// Fetches, writes and hashes one chunk of a multi-chunk file; finishes the file when
-    /// it was the last one to be hashed.
+    /// Fetches one chunk of a multi-chunk file and hands it to the file, which writes it in
+    /// order; finishes the file when this worker wrote its last byte.
     fn chunk(&self, task: &FileTask, offset: u64, entry: &ListEntry) -> Result<()> {
         let mut buf = self.pool.take();
         let r = fetch_into(self.repo, self.index, entry, &task.shown, &mut buf)
-            .and_then(|()| task.write_at(&buf, offset, self.opts.sparse))
             .and_then(|()| {
                 self.progress.bytes(buf.len() as u64);
                 task.arrived(offset, buf, &self.pool, &self.abort)
