@@ -368,7 +368,7 @@ echo "| strata/restic | $(py ratio "$SWm" "$RWm") | $(py ratio "$SMm" "$RMm") | 
 echo
 echo "- strata prune JSON (run 1): bytes_deleted $F_DEL, bytes_written $F_WR, bytes_read $F_RD, unreferenced_bytes (ideal) $F_IDEAL, waited_ms $F_WAIT, duration_ms $F_DUR, packs unused $F_PU, repacked $F_PR, deferred $F_DEF"
 echo "- restic prune (run 1): $(grep -sE '^(to repack|this removes|to delete|total prune|remaining|unused size after prune):' "$W/rf.1.out" | sed 's/  */ /g' | paste -sd ';' - | sed 's/;/; /g')"
-echo "- key cost: \`strata snapshots\` alone $KEY_S s (default KDF; \`restic snapshots\` $KEY_R s); strata's wall includes $UNLOCKS unlock(s): without them $(python3 -c "print(f'{$SWm - $UNLOCKS * $KEY_S:.1f}')" 2>/dev/null || echo n/a) s, ratio $(py ratio "$(python3 -c "print($SWm - $UNLOCKS * $KEY_S)" 2>/dev/null || echo n/a)" "$(python3 -c "print($RWm - $KEY_R)")") against restic without its own; strata's peak RSS includes the default KDF's memory (Argon2id, 256 MiB)"
+echo "- key cost: \`strata snapshots\` alone $KEY_S s (default KDF; \`restic snapshots\` $KEY_R s); strata's wall includes $UNLOCKS unlock(s): without them $(python3 -c "print(f'{$SWm - $UNLOCKS * $KEY_S:.1f}')" 2>/dev/null || echo n/a) s, ratio $(py ratio "$(python3 -c "print($SWm - $UNLOCKS * $KEY_S)" 2>/dev/null || echo n/a)" "$(python3 -c "print($RWm - $KEY_R)")") against restic without its own; strata's peak RSS includes the default KDF's memory (Argon2id, 64 MiB)"
 echo
 echo "## A backup during forget --prune (goal ≤ 5 s extra)"
 echo

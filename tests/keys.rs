@@ -123,3 +123,46 @@ fn key_below_the_kdf_floor_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(r.list("keys").len(), 1);
 }
+
+/// The (m_kib, t, p) of every key file, as `key list --json` shows them.
+fn key_costs(r: &TestRepo) -> Vec<(u64, u64, u64)> {
+    let keys = r.json(&["key", "list", "--json"]);
+    keys.as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let n = |f: &str| k[f].as_u64().unwrap();
+            (n("m_kib"), n("t"), n("p"))
+        })
+        .collect()
+}
+
+#[test]
+fn init_without_flags_writes_the_default_cost_and_passwd_raises_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = TestRepo {
+        repo: dir.path().join("repo"),
+        dir,
+    };
+    assert_ok(&r.run(&["init"]));
+    // SPEC.md § Key files: 64 MiB, 3 passes, 4 lanes (RFC 9106's second option).
+    assert_eq!(key_costs(&r), [(65536, 3, 4)]);
+
+    // The same passphrase rewritten at a higher cost still opens the repository.
+    let out = r
+        .cmd(&[
+            "key",
+            "passwd",
+            "--kdf-memory-mib",
+            "80",
+            "--kdf-iterations",
+            "4",
+            "--kdf-lanes",
+            "2",
+        ])
+        .env("STRATA_NEW_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert_eq!(key_costs(&r), [(81920, 4, 2)]);
+}

@@ -27,6 +27,8 @@ pub struct KeyInfo {
     pub m_kib: u32,
     /// Argon2id passes.
     pub t: u32,
+    /// Argon2id lanes.
+    pub p: u32,
 }
 
 impl Repository {
@@ -48,6 +50,7 @@ impl Repository {
                     created_ns: kf.created_ns,
                     m_kib: kf.params.m_kib,
                     t: kf.params.t,
+                    p: kf.params.p,
                 }),
                 Err(e) => tracing::warn!(key = %name, error = %e, "damaged key file"),
             }

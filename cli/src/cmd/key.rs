@@ -67,14 +67,15 @@ pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
                 );
                 for k in keys {
                     println!(
-                        "{} {:<10} {:<12} {:<16} {:<19} m={}MiB t={}",
+                        "{} {:<10} {:<12} {:<16} {:<19} m={}MiB t={} p={}",
                         if k.current { "*" } else { " " },
                         k.id.get(..8).unwrap_or(&k.id),
                         k.user,
                         k.host,
                         output::short_time(k.created_ns),
                         k.m_kib / 1024,
-                        k.t
+                        k.t,
+                        k.p
                     );
                 }
             }

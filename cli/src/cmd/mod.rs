@@ -23,6 +23,7 @@ pub mod verify;
 use crate::password;
 use crate::Global;
 use anyhow::{Context, Result};
+use format_spec::keyfile::Argon2Params;
 use std::sync::Arc;
 use strata_repo::backend::local::LocalBackend;
 use strata_repo::backend::Backend;
@@ -62,24 +63,28 @@ pub fn open(g: &Global) -> Result<Arc<Repository>> {
     Ok(Arc::new(Repository::open(backend, &pw)?))
 }
 
-/// Argon2id cost flags for commands that create key files.
+/// Argon2id cost flags for commands that create key files. The defaults are
+/// [`Argon2Params::DEFAULT`]; floors and caps are SPEC.md's (checked when the key is made).
 #[derive(clap::Args, Debug, Clone)]
 pub struct KdfArgs {
-    /// Argon2id memory in MiB for the new key (floor 16).
-    #[arg(long, default_value_t = 256)]
+    /// Argon2id memory in MiB for the new key (floor 16, cap 4096).
+    #[arg(long, default_value_t = Argon2Params::DEFAULT.m_kib / 1024)]
     pub kdf_memory_mib: u32,
-    /// Argon2id passes for the new key (floor 2).
-    #[arg(long, default_value_t = 3)]
+    /// Argon2id passes for the new key (floor 2, cap 64).
+    #[arg(long, default_value_t = Argon2Params::DEFAULT.t)]
     pub kdf_iterations: u32,
+    /// Argon2id lanes for the new key (1 to 16).
+    #[arg(long, default_value_t = Argon2Params::DEFAULT.p)]
+    pub kdf_lanes: u32,
 }
 
 impl KdfArgs {
     /// As format parameters.
-    pub fn params(&self) -> format_spec::keyfile::Argon2Params {
-        format_spec::keyfile::Argon2Params {
+    pub fn params(&self) -> Argon2Params {
+        Argon2Params {
             m_kib: self.kdf_memory_mib.saturating_mul(1024),
             t: self.kdf_iterations,
-            p: 1,
+            p: self.kdf_lanes,
         }
     }
 }
