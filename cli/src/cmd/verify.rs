@@ -22,8 +22,8 @@ pub struct Args {
     /// Snapshot ID prefixes or `latest` (one drill each).
     #[arg(required = true)]
     snapshots: Vec<String>,
-    /// Restore for real into this directory (re-reading every file) instead of only
-    /// reassembling in memory. With several snapshots, each goes into a subdirectory
+    /// Restore for real into this directory (every file hashed as it is written) instead
+    /// of only reassembling in memory. With several snapshots, each goes into a subdirectory
     /// named by its short ID.
     #[arg(long, short = 't')]
     target: Option<PathBuf>,

@@ -74,11 +74,14 @@ pub fn fetch_into(
     Ok(())
 }
 
-/// Chunks decoded ahead of the one being consumed, at most.
-const WINDOW: usize = 16;
+/// Chunks decoded ahead of the one being consumed, at most, per worker: enough to keep
+/// every worker busy while one chunk is slow (a delta reading its bases), few enough that
+/// the buffers stay small (chunks are up to 4 MiB by default).
+const WINDOW_PER_THREAD: usize = 3;
 
 /// Calls `sink` with every chunk of `entries` in file order. Chunks are decoded by
-/// [`threads`] workers while `sink` consumes earlier ones, at most [`WINDOW`] chunks ahead,
+/// [`threads`] workers while `sink` consumes earlier ones, at most [`WINDOW_PER_THREAD`]
+/// chunks ahead per worker,
 /// so memory is bounded whatever the file size. The first error stops everything.
 pub fn for_each_in_order(
     repo: &Repository,
@@ -109,8 +112,9 @@ pub fn for_each_in_order(
         return Ok(());
     }
     let abort = AtomicBool::new(false);
+    let window = threads * WINDOW_PER_THREAD;
     std::thread::scope(|s| {
-        let (job_tx, job_rx) = bounded::<(usize, ListEntry)>(WINDOW);
+        let (job_tx, job_rx) = bounded::<(usize, ListEntry)>(window);
         let (res_tx, res_rx) = unbounded::<(usize, Result<Vec<u8>>)>();
         for _ in 0..threads {
             let (job_rx, res_tx) = (job_rx.clone(), res_tx.clone());
@@ -132,7 +136,7 @@ pub fn for_each_in_order(
         let mut pending = std::iter::once(Ok(e0))
             .chain(peeked.take().map(Ok))
             .chain(entries);
-        let r = drive(&mut pending, job_tx, &res_rx, &pool, sink);
+        let r = drive(&mut pending, window, job_tx, &res_rx, &pool, sink);
         if r.is_err() {
             abort.store(true, Ordering::Relaxed);
         }
@@ -140,10 +144,11 @@ pub fn for_each_in_order(
     })
 }
 
-/// Feeds jobs while fewer than [`WINDOW`] chunks are in flight and hands finished chunks to
+/// Feeds jobs while fewer than `window` chunks are in flight and hands finished chunks to
 /// `sink` in sequence. Dropping `job_tx` on return lets the workers end.
 fn drive(
     entries: &mut dyn Iterator<Item = Result<ListEntry>>,
+    window: usize,
     job_tx: crossbeam_channel::Sender<(usize, ListEntry)>,
     res_rx: &crossbeam_channel::Receiver<(usize, Result<Vec<u8>>)>,
     pool: &BufPool,
@@ -153,7 +158,7 @@ fn drive(
     let mut done = false;
     let mut parked: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
     loop {
-        while !done && sent - emitted < WINDOW {
+        while !done && sent - emitted < window {
             match entries.next() {
                 Some(e) => {
                     job_tx

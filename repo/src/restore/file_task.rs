@@ -22,7 +22,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Decoded bytes a file may hold waiting for earlier chunks before its workers wait.
-pub const PARK_BYTES: usize = 16 << 20;
+pub const PARK_BYTES: usize = 8 << 20;
 
 /// Sparse writes skip all-zero blocks of this size (aligned in the file).
 const BLOCK: usize = 4096;
