@@ -9,9 +9,11 @@ use format_spec::id::BlobId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Default bound: a couple of dozen 1 MiB chunks, per repository handle (the bases of the
-/// chunks in flight, plus the next chunk's first base).
-pub const DEFAULT_CACHE_BYTES: usize = 32 << 20;
+/// Default bound per repository handle: the bases of the chunks in flight, plus the next
+/// chunk's first base. Measured on a 1.08 GB dump, two deltas deep: restore decodes no
+/// more at 8 MiB than at 32 MiB (16 MiB leaves room for 4 MiB chunks), and the peak RSS
+/// of restore and backup drops by the difference.
+pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
 
 /// Shared, thread-safe, LRU by bytes.
 pub struct BlobCache {

@@ -397,31 +397,11 @@ impl Repository {
         out: &mut Vec<u8>,
     ) -> Result<()> {
         let loc = self.locate(index, id, kind)?;
-        let pack_hex = index.pack(loc.pack).0.to_hex();
-        let what = || format!("pack {pack_hex} (blob {})", id.short());
+        let what = || format!("pack {} (blob {})", index.pack(loc.pack).0, id.short());
         SCRATCH.with(|cell| {
             let mut scratch = cell.borrow_mut();
             let (sealed, opened) = &mut *scratch;
-            self.backend
-                .read_range_into(
-                    FileType::Pack,
-                    &pack_hex,
-                    loc.offset.into(),
-                    loc.stored_len as usize,
-                    sealed,
-                )
-                .map_err(|e| Error::damaged(what(), e))?;
-            self.blob_bytes_read
-                .fetch_add(sealed.len() as u64, std::sync::atomic::Ordering::Relaxed);
-            let aad = crypto::aad(&self.id, loc.kind.object_kind(), Some(id));
-            crypto::open_into(
-                &self.keys.encryption,
-                loc.kind.object_kind(),
-                &aad,
-                sealed,
-                opened,
-            )
-            .map_err(|e| Error::damaged(what(), e))?;
+            self.read_opened_into(index, id, &loc, sealed, opened)?;
             match loc.encoding {
                 // Raw: the opened bytes are the plaintext; swap rather than copy.
                 Encoding::Raw if opened.len() == loc.raw_len as usize => {
@@ -438,11 +418,45 @@ impl Repository {
             if self.keys.blob_id(out) != *id {
                 return Err(Error::HashMismatch {
                     blob: id.to_hex(),
-                    pack: pack_hex.clone(),
+                    pack: index.pack(loc.pack).0.to_hex(),
                 });
             }
             Ok(())
         })
+    }
+
+    /// Reads a blob's sealed bytes into `sealed` and opens them into `opened` (both
+    /// replaced, their allocations reused).
+    fn read_opened_into(
+        &self,
+        index: &MasterIndex,
+        id: &BlobId,
+        loc: &BlobLocation,
+        sealed: &mut Vec<u8>,
+        opened: &mut Vec<u8>,
+    ) -> Result<()> {
+        let pack_hex = index.pack(loc.pack).0.to_hex();
+        let what = || format!("pack {pack_hex} (blob {})", id.short());
+        self.backend
+            .read_range_into(
+                FileType::Pack,
+                &pack_hex,
+                loc.offset.into(),
+                loc.stored_len as usize,
+                sealed,
+            )
+            .map_err(|e| Error::damaged(what(), e))?;
+        self.blob_bytes_read
+            .fetch_add(sealed.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let aad = crypto::aad(&self.id, loc.kind.object_kind(), Some(id));
+        crypto::open_into(
+            &self.keys.encryption,
+            loc.kind.object_kind(),
+            &aad,
+            sealed,
+            opened,
+        )
+        .map_err(|e| Error::damaged(what(), e))
     }
 
     /// The index entry of a blob referenced as `kind`, with the checks every read makes.
@@ -580,14 +594,20 @@ impl Repository {
                             },
                             other => other,
                         })?;
-                        let stored = self.read_stored(index, b, &loc)?;
                         // Authenticated, decoded, not re-hashed: a base only ever serves as
                         // history, and every plaintext built on it is re-hashed against its
                         // own ID (a wrong base cannot yield a right one). That saves two
-                        // BLAKE3 passes per changed chunk of a depth-2 restore.
-                        let p = Arc::new(with_concat(index.bases(b), &got, &MID_HISTORY, |h| {
-                            decode_stored(index, b, &loc, &stored, h)
-                        })??);
+                        // BLAKE3 passes per changed chunk of a depth-2 restore. The sealed
+                        // and opened bytes go to this thread's reused buffers.
+                        let p = BASE_SCRATCH.with(|cell| {
+                            let mut scratch = cell.borrow_mut();
+                            let (sealed, opened) = &mut *scratch;
+                            self.read_opened_into(index, b, &loc, sealed, opened)?;
+                            with_concat(index.bases(b), &got, &MID_HISTORY, |h| {
+                                decode_stored(index, b, &loc, opened, h)
+                            })?
+                        })?;
+                        let p = Arc::new(p);
                         self.cache.insert(*b, Arc::clone(&p));
                         p
                     }
@@ -670,6 +690,8 @@ fn decode_stored(
 thread_local! {
     // Sealed and opened bytes of the blob being read ([`Repository::read_blob_into`]).
     static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    // The same for the bases of a delta, read while SCRATCH holds the delta itself.
+    static BASE_SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
     // Concatenated histories, reused per thread: one for the bases of a blob's bases, one for
     // the blob's own (both can be in use at once: the second is filled after the first).
     static MID_HISTORY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
