@@ -584,34 +584,29 @@ impl Repository {
                 if got.contains_key(b) {
                     continue;
                 }
-                let plain = match self.cache.get(b) {
-                    Some(p) => p,
-                    None => {
-                        let loc = self.locate(index, b, BlobKind::Data).map_err(|e| match e {
-                            Error::MissingBlob { .. } => Error::MissingBase {
-                                blob: id.to_hex(),
-                                base: b.to_hex(),
-                            },
-                            other => other,
-                        })?;
-                        // Authenticated, decoded, not re-hashed: a base only ever serves as
-                        // history, and every plaintext built on it is re-hashed against its
-                        // own ID (a wrong base cannot yield a right one). That saves two
-                        // BLAKE3 passes per changed chunk of a depth-2 restore. The sealed
-                        // and opened bytes go to this thread's reused buffers.
-                        let p = BASE_SCRATCH.with(|cell| {
-                            let mut scratch = cell.borrow_mut();
-                            let (sealed, opened) = &mut *scratch;
-                            self.read_opened_into(index, b, &loc, sealed, opened)?;
-                            with_concat(index.bases(b), &got, &MID_HISTORY, |h| {
-                                decode_stored(index, b, &loc, opened, h)
-                            })?
-                        })?;
-                        let p = Arc::new(p);
-                        self.cache.insert(*b, Arc::clone(&p));
-                        p
-                    }
-                };
+                let plain = self.cache.get_or_load(b, || {
+                    let loc = self.locate(index, b, BlobKind::Data).map_err(|e| match e {
+                        Error::MissingBlob { .. } => Error::MissingBase {
+                            blob: id.to_hex(),
+                            base: b.to_hex(),
+                        },
+                        other => other,
+                    })?;
+                    // Authenticated, decoded, not re-hashed: a base only ever serves as
+                    // history, and every plaintext built on it is re-hashed against its own
+                    // ID (a wrong base cannot yield a right one). That saves two BLAKE3
+                    // passes per changed chunk of a depth-2 restore. The sealed and opened
+                    // bytes go to this thread's reused buffers.
+                    let p = BASE_SCRATCH.with(|cell| {
+                        let mut scratch = cell.borrow_mut();
+                        let (sealed, opened) = &mut *scratch;
+                        self.read_opened_into(index, b, &loc, sealed, opened)?;
+                        with_concat(index.bases(b), &got, &MID_HISTORY, |h| {
+                            decode_stored(index, b, &loc, opened, h)
+                        })?
+                    })?;
+                    Ok::<_, Error>(Arc::new(p))
+                })?;
                 got.insert(*b, plain);
             }
         }
@@ -620,12 +615,9 @@ impl Repository {
 
     /// A data blob's plaintext through the base cache (delta bases during backup).
     pub fn read_base(&self, index: &MasterIndex, id: &BlobId) -> Result<Arc<Vec<u8>>> {
-        if let Some(p) = self.cache.get(id) {
-            return Ok(p);
-        }
-        let p = Arc::new(self.read_blob(index, id, BlobKind::Data)?);
-        self.cache.insert(*id, Arc::clone(&p));
-        Ok(p)
+        self.cache.get_or_load(id, || {
+            Ok(Arc::new(self.read_blob(index, id, BlobKind::Data)?))
+        })
     }
 
     /// Sealed blob bytes read from packs through this handle so far.
