@@ -402,7 +402,7 @@ impl Producer<'_> {
     }
 }
 
-fn stream_node(name: &str) -> Node {
+pub(crate) fn stream_node(name: &str) -> Node {
     let now = now_ns();
     Node {
         name: ByteBuf::from(name.as_bytes().to_vec()),

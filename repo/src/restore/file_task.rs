@@ -254,22 +254,8 @@ mod tests {
             .open(&path)
             .unwrap();
         let node = Node {
-            name: b"f".to_vec().into(),
-            kind: format_spec::tree::NodeKind::File,
-            mode: 0o100644,
-            uid: 0,
-            gid: 0,
-            mtime_ns: 0,
-            ctime_ns: 0,
             size: content.len() as u64,
-            inode: 0,
-            dev: 0,
-            rdev: 0,
-            link: None,
-            xattrs: vec![],
-            content: None,
-            hash: None,
-            subtree: None,
+            ..crate::backup::source::stream_node("f")
         };
         let task = Arc::new(FileTask::new(
             path.clone(),
