@@ -375,15 +375,9 @@ impl Repository {
     /// re-hashes it against its ID. A delta's bases are read first (level by level, at most
     /// `MAX_DELTA_DEPTH` deep, through the base cache).
     pub fn read_blob(&self, index: &MasterIndex, id: &BlobId, kind: BlobKind) -> Result<Vec<u8>> {
-        let loc = self.locate(index, id, kind)?;
-        if loc.encoding != Encoding::ZstdDelta {
-            let stored = self.read_stored(index, id, &loc)?;
-            return self.decode_checked(index, id, &loc, &stored, &[]);
-        }
-        let stored = self.read_stored(index, id, &loc)?;
-        self.with_delta_history(index, id, |history| {
-            self.decode_checked(index, id, &loc, &stored, history)
-        })?
+        let mut out = Vec::new();
+        self.read_blob_into(index, id, kind, &mut out)?;
+        Ok(out)
     }
 
     /// [`Self::read_blob`] into `out` (replacing its contents), with this thread's sealed and
@@ -486,45 +480,6 @@ impl Repository {
             ));
         }
         Ok(loc)
-    }
-
-    /// Reads and opens a blob's sealed bytes: its stored (encoded) form.
-    fn read_stored(&self, index: &MasterIndex, id: &BlobId, loc: &BlobLocation) -> Result<Vec<u8>> {
-        let pack_hex = index.pack(loc.pack).0.to_hex();
-        let what = || format!("pack {pack_hex} (blob {})", id.short());
-        let sealed = self
-            .backend
-            .read_range(
-                FileType::Pack,
-                &pack_hex,
-                loc.offset.into(),
-                loc.stored_len as usize,
-            )
-            .map_err(|e| Error::damaged(what(), e))?;
-        self.blob_bytes_read
-            .fetch_add(sealed.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        let aad = crypto::aad(&self.id, loc.kind.object_kind(), Some(id));
-        crypto::open(&self.keys.encryption, loc.kind.object_kind(), &aad, &sealed)
-            .map_err(|e| Error::damaged(what(), e))
-    }
-
-    /// Decodes stored bytes (against `history` for a delta) and re-hashes the plaintext.
-    pub fn decode_checked(
-        &self,
-        index: &MasterIndex,
-        id: &BlobId,
-        loc: &BlobLocation,
-        stored: &[u8],
-        history: &[u8],
-    ) -> Result<Vec<u8>> {
-        let plain = decode_stored(index, id, loc, stored, history)?;
-        if self.keys.blob_id(&plain) != *id {
-            return Err(Error::HashMismatch {
-                blob: id.to_hex(),
-                pack: index.pack(loc.pack).0.to_hex(),
-            });
-        }
-        Ok(plain)
     }
 
     /// The history a delta blob decodes against, as an owned copy ([`Self::with_delta_history`]).
