@@ -188,13 +188,23 @@ impl FileTask {
         Ok(Arrival::Pending)
     }
 
-    /// Marks the file failed: its waiting workers stop, its parked chunks are dropped.
-    pub fn fail(&self) {
+    /// Gives the file up after a failure: its waiting workers stop, its parked chunks are
+    /// dropped and the half-written file is removed, so it is not left looking whole.
+    pub fn abandon(&self) {
         let mut st = self.lock();
         st.failed = true;
         st.parked.clear();
         st.parked_bytes = 0;
         self.advanced.notify_all();
+        drop(st);
+        let _ = std::fs::remove_file(&self.target);
+    }
+
+    /// The error for content that does not add up to this file's size or hash.
+    pub fn mismatch(&self) -> Error {
+        Error::ContentMismatch {
+            path: self.shown.clone(),
+        }
     }
 }
 

@@ -316,9 +316,7 @@ impl Walker<'_, '_> {
                 let e = e?;
                 let end = offset.saturating_add(e.size);
                 if e.size == 0 || end > task.node.size {
-                    return Err(Error::ContentMismatch {
-                        path: task.shown.clone(),
-                    });
+                    return Err(task.mismatch());
                 }
                 send(Job::Chunk {
                     task: Arc::clone(&task),
@@ -328,15 +326,12 @@ impl Walker<'_, '_> {
                 offset = end;
             }
             if offset != task.node.size {
-                return Err(Error::ContentMismatch {
-                    path: task.shown.clone(),
-                });
+                return Err(task.mismatch());
             }
             Ok(())
         })();
         if r.is_err() {
-            task.fail();
-            let _ = fs::remove_file(&task.target);
+            task.abandon();
         }
         r
     }
@@ -400,14 +395,12 @@ impl Shared<'_> {
             };
             let size = nf.chunk.as_ref().map_or(0, |e| e.size);
             if size != task.node.size {
-                return Err(Error::ContentMismatch {
-                    path: task.shown.clone(),
-                });
+                return Err(task.mismatch());
             }
             self.finish(&task, Some(hash))
         })();
         if r.is_err() {
-            let _ = fs::remove_file(&task.target);
+            task.abandon();
         }
         r
     }
@@ -426,8 +419,7 @@ impl Shared<'_> {
                 Arrival::Complete(h) => self.finish(task, h.map(|h| BlobId(*h.as_bytes()))),
             });
         if r.is_err() {
-            task.fail();
-            let _ = fs::remove_file(&task.target);
+            task.abandon();
         }
         r
     }
@@ -437,9 +429,7 @@ impl Shared<'_> {
     fn finish(&self, task: &FileTask, hash: Option<BlobId>) -> Result<()> {
         if let (Some(want), Some(got)) = (task.node.hash, hash) {
             if want != got {
-                return Err(Error::ContentMismatch {
-                    path: task.shown.clone(),
-                });
+                return Err(task.mismatch());
             }
         }
         if self.opts.sparse {
