@@ -230,3 +230,24 @@ fn unreferenced_pack_is_a_warning_only() {
     );
     assert!(v["warnings"].to_string().contains(&name), "{v}");
 }
+
+/// A blob stored twice — as a delta in one pack and plain in another, as a backup does
+/// after prune announced the delta's pack — is checked, copy by copy, against the bases
+/// each copy's own entry names, not against those of the copy the index prefers.
+#[test]
+fn a_blob_stored_as_a_delta_and_again_plain_reads_clean() {
+    let r = TestRepo::new();
+    let mut h = support::history::History::new(&r, "db");
+    h.backup(
+        &support::history::version(support::history::ROWS, 0),
+        "full",
+    );
+    let incr = support::history::version(support::history::ROWS, 1);
+    let (_, v) = h.backup(&incr, "incr");
+    assert!(v["delta_blobs"].as_u64().unwrap() > 0, "{v}");
+    // Every pack announced: the same data is stored again, plain (no usable base).
+    support::locks::write_pending_for_all_packs(&r);
+    h.backup(&incr, "incr");
+    let (code, doc) = check(&r, &["--read-data"]);
+    assert_eq!(code, 0, "{doc}");
+}

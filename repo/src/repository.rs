@@ -487,6 +487,17 @@ impl Repository {
         self.with_delta_history(index, id, <[u8]>::to_vec)
     }
 
+    /// The history of one stored copy of a delta blob whose entry names `bases` (a blob
+    /// stored twice may have other bases in another pack than the copy the index chose).
+    pub fn delta_history_with(
+        &self,
+        index: &MasterIndex,
+        id: &BlobId,
+        bases: &[BlobId],
+    ) -> Result<Vec<u8>> {
+        self.with_history_of(index, id, bases, <[u8]>::to_vec)
+    }
+
     /// Calls `f` with the history a delta blob decodes against: its bases' plaintexts,
     /// concatenated in entry order (SPEC.md § Blob encodings). Bases come from the cache or
     /// are read level by level from the deepest up, so no chain is followed by recursion; a
@@ -497,6 +508,17 @@ impl Repository {
         &self,
         index: &MasterIndex,
         id: &BlobId,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R> {
+        self.with_history_of(index, id, index.bases(id), f)
+    }
+
+    /// [`Self::with_delta_history`] for a copy of `id` whose entry names `bases`.
+    fn with_history_of<R>(
+        &self,
+        index: &MasterIndex,
+        id: &BlobId,
+        bases: &[BlobId],
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<R> {
         let chain_err = |e: ChainError| match e {
@@ -516,10 +538,28 @@ impl Repository {
                 )),
             ),
         };
-        index.depth(id).map_err(chain_err)?;
-        // levels[0] = the blob; levels[k + 1] = bases of the deltas in levels[k].
+        // This copy's depth is 1 + its deepest base's; a base that is the blob itself, or
+        // whose chain reaches it, loops.
+        for b in bases {
+            match index.depth(b).map_err(chain_err)? {
+                _ if b == id => return Err(chain_err(ChainError::TooDeep)),
+                d if d >= limits::MAX_DELTA_DEPTH => return Err(chain_err(ChainError::TooDeep)),
+                _ => {}
+            }
+        }
+        // levels[0] = the blob; levels[1] = its bases; levels[k + 1] = bases of the deltas
+        // in levels[k].
+        let mut first: Vec<BlobId> = Vec::new();
+        for b in bases {
+            if !first.contains(b) {
+                first.push(*b);
+            }
+        }
         let mut levels: Vec<Vec<BlobId>> = vec![vec![*id]];
-        while let Some(last) = levels.last() {
+        if !first.is_empty() {
+            levels.push(first);
+        }
+        while let Some(last) = levels.last().filter(|_| levels.len() > 1) {
             let mut next: Vec<BlobId> = Vec::new();
             for b in last {
                 for base in index.bases(b) {
@@ -565,7 +605,7 @@ impl Repository {
                 got.insert(*b, plain);
             }
         }
-        with_concat(index.bases(id), &got, &LEAF_HISTORY, f)
+        with_concat(bases, &got, &LEAF_HISTORY, f)
     }
 
     /// A data blob's plaintext through the base cache (delta bases during backup).

@@ -107,9 +107,11 @@ fn check_pack(
         };
         let kind = e.kind.object_kind();
         let aad = crypto::aad(repo.id(), kind, Some(blob_id));
-        // A delta decodes against its bases, read through the index and the base cache.
+        // A delta decodes against the bases this pack's entry names (another copy of the
+        // blob may have other bases), each read through the index and the base cache.
         let history = if e.enc == Encoding::ZstdDelta {
-            match repo.delta_history(index, blob_id) {
+            let bases = p.delta_bases.get(blob_id).map_or(&[][..], Vec::as_slice);
+            match repo.delta_history_with(index, blob_id, bases) {
                 Ok(h) => h,
                 Err(err) => {
                     out.push(fail(super::structure::describe(&err)));

@@ -30,6 +30,10 @@ pub(crate) struct ExpectedPack {
     pub index: IndexId,
     /// Its blobs.
     pub blobs: BTreeMap<BlobId, Entry>,
+    /// The bases of its delta blobs, as this pack's entries name them: a blob stored twice
+    /// may be a delta against other bases in another pack (or plain there), so its copy
+    /// here must be decoded against these, not against the copy the master index chose.
+    pub delta_bases: BTreeMap<BlobId, Vec<BlobId>>,
 }
 
 /// The structure phase's result, used by the later phases.
@@ -90,6 +94,7 @@ pub(crate) fn check(
                 size: p.size,
                 index: *file,
                 blobs: BTreeMap::new(),
+                delta_bases: BTreeMap::new(),
             });
             if e.size != p.size {
                 findings.push(Finding::new(
@@ -121,6 +126,9 @@ pub(crate) fn check(
                     Some(_) => {}
                     None => {
                         e.blobs.insert(b.id, entry);
+                        if b.enc == Encoding::ZstdDelta {
+                            e.delta_bases.insert(b.id, b.bases.clone());
+                        }
                     }
                 }
             }
