@@ -12,9 +12,19 @@ use clap::{Parser, Subcommand};
 /// Options every command takes (CLI.md § Global).
 #[derive(clap::Args, Debug, Clone)]
 pub struct Global {
-    /// Repository location (a local directory).
+    /// Repository location: a local directory, or `s3://bucket/prefix`.
     #[arg(short = 'r', long = "repo", env = "STRATA_REPOSITORY", global = true)]
     pub repo: Option<String>,
+    /// S3 endpoint URL (default: `AWS_ENDPOINT_URL`, else AWS).
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true)]
+    pub s3_endpoint: Option<String>,
+    /// Local cache of repository files for remote repositories (default: the user cache
+    /// directory, `$XDG_CACHE_HOME/strata` or `~/.cache/strata`).
+    #[arg(long, env = "STRATA_CACHE_DIR", global = true)]
+    pub cache_dir: Option<String>,
+    /// Use no local cache for a remote repository.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
     /// Read the passphrase from the first line of this file.
     #[arg(long, env = "STRATA_PASSWORD_FILE", global = true)]
     pub password_file: Option<String>,

@@ -35,6 +35,12 @@ pub fn backend(g: &Global) -> Result<Arc<dyn Backend>> {
         .repo
         .as_deref()
         .context("no repository: use -r/--repo or set STRATA_REPOSITORY")?;
+    backend_at(g, loc)
+}
+
+/// The backend at a location (`--repo`, or `--from-repo` of `copy`): a local directory or
+/// `s3://bucket/prefix`, with the endpoint and cache options of `g`.
+pub fn backend_at(_g: &Global, loc: &str) -> Result<Arc<dyn Backend>> {
     if loc.starts_with("s3://") {
         anyhow::bail!("S3 repositories are not supported by this build yet: {loc}");
     }
