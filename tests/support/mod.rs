@@ -4,6 +4,7 @@
 pub mod history;
 pub mod locks;
 pub mod process;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

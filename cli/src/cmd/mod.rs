@@ -26,6 +26,7 @@ use anyhow::{Context, Result};
 use format_spec::keyfile::Argon2Params;
 use std::sync::Arc;
 use strata_repo::backend::local::LocalBackend;
+use strata_repo::backend::s3::{S3Backend, S3Options};
 use strata_repo::backend::Backend;
 use strata_repo::repository::Repository;
 
@@ -40,9 +41,13 @@ pub fn backend(g: &Global) -> Result<Arc<dyn Backend>> {
 
 /// The backend at a location (`--repo`, or `--from-repo` of `copy`): a local directory or
 /// `s3://bucket/prefix`, with the endpoint and cache options of `g`.
-pub fn backend_at(_g: &Global, loc: &str) -> Result<Arc<dyn Backend>> {
+pub fn backend_at(g: &Global, loc: &str) -> Result<Arc<dyn Backend>> {
     if loc.starts_with("s3://") {
-        anyhow::bail!("S3 repositories are not supported by this build yet: {loc}");
+        let opts = S3Options {
+            endpoint: g.s3_endpoint.clone().filter(|e| !e.is_empty()),
+            ..S3Options::default()
+        };
+        return Ok(Arc::new(S3Backend::new(loc, opts)?));
     }
     Ok(Arc::new(LocalBackend::new(loc)))
 }

@@ -4,7 +4,7 @@
 //! and the directory is fsynced, so a crash leaves either the whole file or none (plus a
 //! temporary file that nothing references).
 
-use super::{Backend, FileType};
+use super::{check_name, invalid_name as invalid, Backend, FileType};
 use crate::failpoint;
 use rand::Rng;
 use std::fs::{self, File, OpenOptions};
@@ -46,21 +46,6 @@ impl LocalBackend {
             _ => self.root.join(t.dir()).join(name),
         })
     }
-}
-
-fn invalid(name: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!("invalid repository file name {name:?}"),
-    )
-}
-
-/// Names are hex IDs (or `config`); anything else could escape the repository.
-fn check_name(name: &str) -> io::Result<()> {
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(invalid(name));
-    }
-    Ok(())
 }
 
 fn fsync_dir(dir: &Path) -> io::Result<()> {

@@ -1,11 +1,40 @@
 //! Storage backends: SPEC.md § [Repository layout](../../SPEC.md#repository-layout).
 //!
 //! A backend stores named immutable files by type. The engine never modifies a file; it
-//! writes new ones and, in prune, deletes old ones. `local` is the embedded default.
+//! writes new ones and, in prune, deletes old ones. `local` is the embedded default; `s3`
+//! stores the same layout in a bucket.
 
+pub mod aws_profile;
 pub mod local;
+pub mod s3;
 
 use std::io;
+
+/// Requests made and bytes moved by a remote backend, for reports and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// HTTP requests sent (retries not counted).
+    pub requests: u64,
+    /// Bytes of object content received.
+    pub bytes_down: u64,
+    /// Bytes of object content sent.
+    pub bytes_up: u64,
+}
+
+fn invalid_name(name: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("invalid repository file name {name:?}"),
+    )
+}
+
+/// Names are hex IDs (or `config`); anything else could escape the repository.
+pub(crate) fn check_name(name: &str) -> io::Result<()> {
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(invalid_name(name));
+    }
+    Ok(())
+}
 
 /// Kinds of repository files and their directories.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -108,7 +137,13 @@ pub trait Backend: Send + Sync {
     fn remove_stale_temporaries(&self, _older_than: std::time::Duration) -> io::Result<u64> {
         Ok(0)
     }
+    /// Requests and bytes so far, for a remote backend; `None` for a local one.
+    fn traffic(&self) -> Option<Traffic> {
+        None
+    }
 }
 
-#[cfg(test)]
-pub(crate) mod conformance;
+/// The suite every backend passes; public so the S3 integration tests run it against real
+/// servers.
+#[doc(hidden)]
+pub mod conformance;
