@@ -25,6 +25,9 @@ pub struct Global {
     /// Use no local cache for a remote repository.
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Bound of the local cache of one remote repository, in MiB.
+    #[arg(long, env = "STRATA_CACHE_MAX_MIB", global = true, default_value_t = 4096)]
+    pub cache_max_mib: u64,
     /// Read the passphrase from the first line of this file.
     #[arg(long, env = "STRATA_PASSWORD_FILE", global = true)]
     pub password_file: Option<String>,

@@ -90,7 +90,7 @@ fn source(a: &Args) -> Result<(Source, Vec<String>)> {
 /// Runs `backup`.
 pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let (source, paths) = source(a)?;
-    let repo = super::open(g)?;
+    let repo = super::open_with(g, Some(strata_repo::backend::cache::CachePolicy::Packs))?;
     let lock = Lock::acquire(repo.clone(), false, "backup")?;
     let host = a.host.clone().unwrap_or_else(this_host);
     let set = a.set.clone().unwrap_or_else(|| default_set(&host, &paths));
@@ -119,6 +119,12 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     if g.json {
         let mut v = json!({ "message_type": "summary", "id": out.id.map(|i| i.to_hex()), "dry_run": a.dry_run, "warnings": out.warnings, "note": out.note,
             "delta_blobs": out.deltas.0, "delta_bytes": out.deltas.1, "read_back_bytes": out.read_back });
+        if let (Some(obj), Some(t)) = (v.as_object_mut(), repo.backend().traffic()) {
+            obj.insert(
+                "remote".into(),
+                json!({ "requests": t.requests, "bytes_down": t.bytes_down, "bytes_up": t.bytes_up }),
+            );
+        }
         if let (Some(obj), Some(id)) = (v.as_object_mut(), out.id) {
             if let Some(snap) = output::snapshot_json(&id, &out.snapshot).as_object() {
                 obj.extend(snap.clone());
@@ -144,6 +150,14 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
                     out.deltas.0,
                     output::bytes(out.deltas.1),
                     output::bytes(out.read_back)
+                );
+            }
+            if let Some(t) = repo.backend().traffic() {
+                eprintln!(
+                    "remote: {} requests, {} downloaded, {} uploaded",
+                    t.requests,
+                    output::bytes(t.bytes_down),
+                    output::bytes(t.bytes_up)
                 );
             }
         }

@@ -42,7 +42,7 @@ fn line(kind: &str, p: &Problem) -> String {
 
 /// Runs `check`; exit 1 if anything is damaged.
 pub fn run(g: &Global, a: &Args) -> Result<i32> {
-    let repo = super::open(g)?;
+    let repo = super::open_with(g, None)?;
     let _lock = Lock::acquire(repo.clone(), false, "check")?;
     let opts = CheckOptions {
         read_data: a.read_data_subset.or(a.read_data.then_some(Subset::All)),

@@ -25,6 +25,7 @@ use crate::Global;
 use anyhow::{Context, Result};
 use format_spec::keyfile::Argon2Params;
 use std::sync::Arc;
+use strata_repo::backend::cache::{CachePolicy, CachedBackend};
 use strata_repo::backend::local::LocalBackend;
 use strata_repo::backend::s3::{S3Backend, S3Options};
 use strata_repo::backend::Backend;
@@ -52,6 +53,32 @@ pub fn backend_at(g: &Global, loc: &str) -> Result<Arc<dyn Backend>> {
     Ok(Arc::new(LocalBackend::new(loc)))
 }
 
+/// Puts the local cache in front of a remote backend (unless `--no-cache`).
+pub fn with_cache(
+    g: &Global,
+    backend: Arc<dyn Backend>,
+    policy: Option<CachePolicy>,
+) -> Result<Arc<dyn Backend>> {
+    let (Some(policy), false, true) = (policy, g.no_cache, backend.traffic().is_some()) else {
+        return Ok(backend);
+    };
+    let root = match &g.cache_dir {
+        Some(d) => std::path::PathBuf::from(d),
+        None => match CachedBackend::default_root() {
+            Some(r) => r,
+            None => return Ok(backend),
+        },
+    };
+    let max = g.cache_max_mib.saturating_mul(1 << 20);
+    match CachedBackend::new(backend.clone(), &root, policy, max) {
+        Ok(c) => Ok(Arc::new(c)),
+        Err(e) => {
+            tracing::warn!("no local cache at {}: {e}", root.display());
+            Ok(backend)
+        }
+    }
+}
+
 /// The passphrase sources from the global options and the environment.
 pub fn password_sources(g: &Global) -> password::Sources {
     password::Sources {
@@ -61,9 +88,16 @@ pub fn password_sources(g: &Global) -> password::Sources {
     }
 }
 
-/// Opens the repository: exit 10 if missing, 12 on a wrong passphrase.
+/// Opens the repository: exit 10 if missing, 12 on a wrong passphrase. A remote one reads
+/// keys, index and snapshot files through the local cache, and packs already in it.
 pub fn open(g: &Global) -> Result<Arc<Repository>> {
-    let backend = backend(g)?;
+    open_with(g, Some(CachePolicy::Metadata))
+}
+
+/// [`open`] with the cache a command wants: backups cache packs (their delta bases);
+/// `check` and `verify` use none, since they judge the remote copy.
+pub fn open_with(g: &Global, cache: Option<CachePolicy>) -> Result<Arc<Repository>> {
+    let backend = with_cache(g, backend(g)?, cache)?;
     if !Repository::exists(backend.as_ref())? {
         return Err(strata_repo::Error::NoRepository {
             location: backend.location(),

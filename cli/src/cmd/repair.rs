@@ -22,7 +22,7 @@ pub fn run(g: &Global, c: &RepairCommand) -> Result<i32> {
 }
 
 fn index(g: &Global) -> Result<i32> {
-    let repo = super::open(g)?;
+    let repo = super::open_with(g, None)?;
     let r = strata_repo::repair::run(repo)?;
     let p = &r.plan;
     if g.json {

@@ -40,7 +40,7 @@ pub struct Args {
 
 /// Runs `verify`.
 pub fn run(g: &Global, a: &Args) -> Result<i32> {
-    let repo = super::open(g)?;
+    let repo = super::open_with(g, None)?;
     let _lock = Lock::acquire(repo.clone(), false, "verify")?;
     let mut snaps: Vec<(SnapshotId, Snapshot)> = Vec::new();
     for r in &a.snapshots {

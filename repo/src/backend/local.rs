@@ -143,6 +143,12 @@ impl Backend for LocalBackend {
         out: &mut Vec<u8>,
     ) -> io::Result<()> {
         let mut f = File::open(self.path(t, name)?)?;
+        if offset.checked_add(len as u64).is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("range {offset}+{len} past any end"),
+            ));
+        }
         f.seek(io::SeekFrom::Start(offset))?;
         out.clear();
         out.try_reserve_exact(len).map_err(io::Error::other)?;

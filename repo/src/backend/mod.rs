@@ -5,6 +5,7 @@
 //! stores the same layout in a bucket.
 
 pub mod aws_profile;
+pub mod cache;
 pub mod local;
 pub mod s3;
 
