@@ -26,7 +26,12 @@ pub struct Global {
     #[arg(long, global = true)]
     pub no_cache: bool,
     /// Bound of the local cache of one remote repository, in MiB.
-    #[arg(long, env = "STRATA_CACHE_MAX_MIB", global = true, default_value_t = 4096)]
+    #[arg(
+        long,
+        env = "STRATA_CACHE_MAX_MIB",
+        global = true,
+        default_value_t = 4096
+    )]
     pub cache_max_mib: u64,
     /// Read the passphrase from the first line of this file.
     #[arg(long, env = "STRATA_PASSWORD_FILE", global = true)]

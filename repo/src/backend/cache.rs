@@ -94,7 +94,8 @@ impl CachedBackend {
             fetched: std::sync::Condvar::new(),
             hits: AtomicU64::new(0),
         };
-        c.used.store(c.scan().iter().map(|f| f.2).sum(), Ordering::Relaxed);
+        c.used
+            .store(c.scan().iter().map(|f| f.2).sum(), Ordering::Relaxed);
         Ok(c)
     }
 
@@ -229,10 +230,7 @@ impl CachedBackend {
         {
             let mut busy = self.fetching.lock().unwrap_or_else(|e| e.into_inner());
             while busy.contains(name) {
-                busy = self
-                    .fetched
-                    .wait(busy)
-                    .unwrap_or_else(|e| e.into_inner());
+                busy = self.fetched.wait(busy).unwrap_or_else(|e| e.into_inner());
             }
             if self.path(FileType::Pack, name).is_ok_and(|p| p.exists()) {
                 return true;
@@ -383,8 +381,13 @@ mod tests {
     fn cached_backend_passes_the_conformance_suite() {
         let dir = tempfile::tempdir().unwrap();
         let inner = Arc::new(LocalBackend::new(dir.path().join("repo")));
-        let c = CachedBackend::new(inner, &dir.path().join("cache"), CachePolicy::Packs, 1 << 30)
-            .unwrap();
+        let c = CachedBackend::new(
+            inner,
+            &dir.path().join("cache"),
+            CachePolicy::Packs,
+            1 << 30,
+        )
+        .unwrap();
         crate::backend::conformance::run(&c);
     }
 
@@ -400,17 +403,17 @@ mod tests {
         let (na, nb) = (named(&a), named(&b));
         c.write(FileType::Pack, &na, &a).unwrap();
         // Written through: the remote copy can go and the range still reads.
-        fs::remove_file(
-            dir.path()
-                .join("repo/data")
-                .join(&na[..2])
-                .join(&na),
-        )
-        .unwrap();
-        assert_eq!(c.read_range(FileType::Pack, &na, 10, 5).unwrap(), vec![1u8; 5]);
+        fs::remove_file(dir.path().join("repo/data").join(&na[..2]).join(&na)).unwrap();
+        assert_eq!(
+            c.read_range(FileType::Pack, &na, 10, 5).unwrap(),
+            vec![1u8; 5]
+        );
         // A pack written elsewhere is fetched whole on the first miss.
         inner.write(FileType::Pack, &nb, &b).unwrap();
-        assert_eq!(c.read_range(FileType::Pack, &nb, 0, 3).unwrap(), vec![2u8; 3]);
+        assert_eq!(
+            c.read_range(FileType::Pack, &nb, 0, 3).unwrap(),
+            vec![2u8; 3]
+        );
         assert!(c.dir.join("data").join(&nb).exists());
         // Bytes that do not hash to their name are never kept.
         let bogus = "f".repeat(64);
