@@ -246,3 +246,70 @@ impl Drop for S3Server {
         self.kill();
     }
 }
+
+/// `tests/support/s3_proxy.py` in front of a server: injects 503s and dropped connections,
+/// and logs each request (method, status, bytes) to `log`.
+pub struct Proxy {
+    pub endpoint: String,
+    pub log: PathBuf,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Proxy {
+    /// A proxy to `server` failing `fail` and dropping `drop` of the requests.
+    pub fn start(server: &S3Server, fail: f64, drop: f64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("requests.log");
+        let port = free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/support/s3_proxy.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(server.port.to_string())
+            .arg(format!("--fail={fail}"))
+            .arg(format!("--drop={drop}"))
+            .arg(format!("--log={}", log.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("cannot start python3 for the S3 proxy");
+        let mut ready = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        assert_eq!(ready.trim(), "ready");
+        Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// The logged lines: (method, status, request bytes, response bytes, path).
+    pub fn requests(&self) -> Vec<(String, String, u64, u64, String)> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.splitn(5, ' ').collect();
+                Some((
+                    f.first()?.to_string(),
+                    f.get(1)?.to_string(),
+                    f.get(2)?.parse().ok()?,
+                    f.get(3)?.parse().ok()?,
+                    f.get(4)?.to_string(),
+                ))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -51,7 +51,7 @@ impl Default for S3Options {
             multipart_threshold: 32 << 20,
             part_size: 16 << 20,
             max_in_flight: 16,
-            max_retries: 6,
+            max_retries: 10,
         }
     }
 }
