@@ -76,9 +76,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.drop()
         self.send_response(resp.status, resp.reason)
         for k, v in resp.getheaders():
-            if k.lower() not in HOP and k.lower() != "content-length":
+            # A HEAD answer keeps the server's Content-Length: the object's size.
+            if k.lower() not in HOP and (k.lower() != "content-length" or self.command == "HEAD"):
                 self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
+        if self.command != "HEAD":
+            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
