@@ -2176,6 +2176,7 @@ fn policies(out: &mut Out) {
         diff_s: 86_400,
         incr_s: 900,
         keep: None,
+        offsite: None,
     };
     out.write(&sealed_doc(
         "policy",
@@ -2214,6 +2215,28 @@ fn policies(out: &mut Out) {
         "ok",
         ObjectKind::Policy,
         &retention,
+    ));
+    let mut offsite = ok.clone();
+    offsite.offsite = Some("s3://offsite-backups/pg-main".into());
+    out.write(&sealed_doc(
+        "policy",
+        "offsite",
+        "policies",
+        "policy/ok.toml with an offsite repository s3://offsite-backups/pg-main",
+        "ok",
+        ObjectKind::Policy,
+        &offsite,
+    ));
+    let mut bad = ok.clone();
+    bad.offsite = Some(String::new());
+    out.write(&sealed_doc(
+        "policy",
+        "offsite-empty",
+        "policies",
+        "an empty offsite location: omitted when absent, never empty",
+        "error:Invalid",
+        ObjectKind::Policy,
+        &bad,
     ));
     let mut bad = ok.clone();
     bad.keep = Some(Retention {

@@ -40,7 +40,14 @@ pub struct Policy {
     /// The set's retention rules, applied by `forget` without rule flags; *omitted when absent*.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep: Option<Retention>,
+    /// The set's offsite (secondary) repository location, which `schedule` copies to after
+    /// each backup and `report` checks against the RPO; *omitted when absent*.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offsite: Option<String>,
 }
+
+/// Longest offsite location, in bytes.
+pub const MAX_OFFSITE_LEN: usize = 1024;
 
 /// Retention rules: SPEC.md § [Retention](../../SPEC.md#retention). Counts and durations
 /// are `None` when the rule is not given; a given rule of 0 is kept apart from an absent
@@ -230,6 +237,7 @@ impl Policy {
             diff_s: 86_400,
             incr_s: 3_600,
             keep: None,
+            offsite: None,
         }
     }
 
@@ -255,6 +263,15 @@ impl Policy {
         }
         if let Some(keep) = &self.keep {
             keep.validate()?;
+        }
+        if let Some(o) = &self.offsite {
+            check_limit("offsite location", o.len() as u64, MAX_OFFSITE_LEN as u64)?;
+            if o.is_empty() || o.chars().any(char::is_control) {
+                return Err(DecodeError::Invalid {
+                    what: "offsite location",
+                    reason: format!("{o:?} is empty or has control characters"),
+                });
+            }
         }
         Ok(())
     }

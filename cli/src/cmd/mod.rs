@@ -13,6 +13,7 @@ pub mod policy;
 pub mod prune;
 pub mod repair;
 pub mod report;
+pub mod report_offsite;
 pub mod restore;
 pub mod schedule;
 pub mod snapshots;

@@ -38,7 +38,7 @@ pub enum PolicyCommand {
             "keep_yearly", "keep_within", "keep_within_hourly", "keep_within_daily",
             "keep_within_weekly", "keep_within_monthly", "keep_within_yearly", "keep_tag",
             "keep_full", "keep_diff", "keep_incr", "keep_full_within", "keep_diff_within",
-            "keep_incr_within",
+            "keep_incr_within", "offsite", "clear_offsite",
         ])
 ))]
 pub struct SetArgs {
@@ -67,6 +67,13 @@ pub struct SetArgs {
         "keep_incr_within",
     ])]
     clear_retention: bool,
+    /// The set's offsite repository (a path or `s3://bucket/prefix`): `schedule` copies
+    /// each backup there and `report` checks that its newest copy is within the RPO.
+    #[arg(long, value_name = "LOCATION")]
+    offsite: Option<String>,
+    /// Remove the set's offsite repository.
+    #[arg(long, conflicts_with = "offsite")]
+    clear_offsite: bool,
 }
 
 /// `policy show` options.
@@ -97,6 +104,7 @@ pub fn policy_json(p: &Policy, stored: bool) -> Value {
         "stored": stored,
         "time": stored.then(|| output::rfc3339(p.time_ns)),
         "keep": p.keep,
+        "offsite": p.offsite,
     })
 }
 
@@ -141,6 +149,11 @@ fn set(g: &Global, a: &SetArgs) -> Result<i32> {
             (false, Some(r)) => Some(r),
             (false, None) => current.keep.clone(),
         },
+        offsite: match (a.clear_offsite, &a.offsite) {
+            (true, _) => None,
+            (false, Some(o)) => Some(o.clone()),
+            (false, None) => current.offsite.clone(),
+        },
     };
     p.validate().with_context(|| {
         format!(
@@ -156,6 +169,9 @@ fn set(g: &Global, a: &SetArgs) -> Result<i32> {
         println!("policy for set {}: {}", p.set, intervals_text(&p));
         if let Some(k) = &p.keep {
             println!("retention: {}", retention_text(k));
+        }
+        if let Some(o) = &p.offsite {
+            println!("offsite: {o}");
         }
     }
     Ok(0)

@@ -5,9 +5,12 @@
 //! A fuller level satisfies a shorter interval: the diff RPO is met by a recent diff *or*
 //! full, the incr RPO by a recent snapshot of any level. The exit status is 1 when any RPO
 //! is missed, so a monitoring job can run `strata report --json` and alert on the status
-//! while keeping the document for the message.
+//! while keeping the document for the message. A set whose policy names an offsite
+//! repository also gets the newest copy there and whether it is within the RPO
+//! (`report_offsite`); a missed or unreadable offsite copy also makes the status 1.
 
 use super::policy::{format_duration, intervals_text, now_ns};
+use super::report_offsite::{self as offsite, OffsiteArgs, OffsiteRow, Offsites};
 use crate::{output, Global};
 use anyhow::{bail, Result};
 use format_spec::drill::Drill;
@@ -23,6 +26,8 @@ pub struct Args {
     /// Only this backup set.
     #[arg(long)]
     set: Option<String>,
+    #[command(flatten)]
+    offsite: OffsiteArgs,
 }
 
 /// One level's row: the newest snapshot of that level, and the snapshot that decides its
@@ -116,6 +121,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let now = now_ns();
     let mut out = Vec::new();
     let mut missed: Vec<String> = Vec::new();
+    let mut offsites = Offsites::new(g, &a.offsite);
     for set in &sets {
         let (policy, stored) = match policies.remove(set) {
             Some(p) => (p, true),
@@ -132,13 +138,25 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
                 .collect();
             missed.push(format!("{set} ({})", levels.join(", ")));
         }
-        out.push((set, policy, stored, rows, set_met, drills.get(set.as_str())));
+        let off = offsites.row(set, &policy, now);
+        if let Some(o) = off.as_ref().filter(|o| !o.met) {
+            missed.push(format!("{set} (offsite {})", o.location));
+        }
+        out.push((
+            set,
+            policy,
+            stored,
+            rows,
+            set_met,
+            drills.get(set.as_str()),
+            off,
+        ));
     }
     let all_met = missed.is_empty();
     if g.json {
         let sets: Vec<Value> = out
             .iter()
-            .map(|(set, p, stored, rows, met, drill)| {
+            .map(|(set, p, stored, rows, met, drill, off)| {
                 let levels: serde_json::Map<String, Value> = rows
                     .iter()
                     .map(|r| (r.level.name().to_string(), row_json(now, r)))
@@ -149,6 +167,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
                     "levels": levels,
                     "rpo_met": met,
                     "last_drill": drill.map_or(Value::Null, |d| drill_json(now, d)),
+                    "offsite": off.as_ref().map_or(Value::Null, |o| offsite::row_json(now, o)),
                 })
             })
             .collect();
@@ -171,6 +190,7 @@ type SetReport<'a> = (
     [LevelRow<'a>; 3],
     bool,
     Option<&'a Drill>,
+    Option<OffsiteRow>,
 );
 
 /// `last_drill` of a set: the newest successful drill of any of its snapshots.
@@ -183,7 +203,7 @@ fn print_text(now: i64, out: &[SetReport<'_>]) {
     if out.is_empty() {
         println!("no backup sets");
     }
-    for (set, p, stored, rows, met, drill) in out {
+    for (set, p, stored, rows, met, drill, off) in out {
         println!(
             "set {set}: RPO {}  (policy {}{})",
             if *met { "met" } else { "MISSED" },
@@ -225,6 +245,9 @@ fn print_text(now: i64, out: &[SetReport<'_>]) {
                 )
             ),
             None => println!("  last drill: none recorded"),
+        }
+        if let Some(o) = off {
+            println!("{}", offsite::row_text(now, o));
         }
     }
 }

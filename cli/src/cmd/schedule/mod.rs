@@ -10,6 +10,13 @@
 //! --prune` daily: the set's stored retention (`policy set --keep-…`, SPEC.md
 //! § [Retention](../../../SPEC.md#retention)) decides what goes, and prune frees the data.
 //!
+//! When the set's policy names an offsite repository (`policy set --offsite LOC`), a third
+//! unit, `strata-<set>-copy.service`, runs `strata -r LOC copy --from-repo <repository> --set
+//! <set>`; the backup service starts it on success (`OnSuccess=`), and the crontab line runs
+//! it after a successful backup (`&&`). The offsite passphrase is `STRATA_PASSWORD_FILE` or
+//! `_COMMAND` of the copy unit's environment (the primary's unless its own env file,
+//! `/etc/strata/<name>-copy.env`, sets another), the primary's is `STRATA_FROM_PASSWORD_…`.
+//!
 //! The passphrase never goes into a unit: the service reads `STRATA_PASSWORD_FILE` or
 //! `STRATA_PASSWORD_COMMAND` from `/etc/strata/<name>.env`, or from `Environment=` lines
 //! when `schedule` itself ran with `--password-file` / `--password-command`.
@@ -161,6 +168,8 @@ struct Units {
     forget_service: String,
     forget_timer: String,
     forget_crontab: String,
+    /// The offsite copy service, when the policy names an offsite repository.
+    copy_service: Option<String>,
 }
 
 /// When the daily forget runs: systemd `OnCalendar=` and the crontab fields.
@@ -175,7 +184,21 @@ fn forget_args(set: &str) -> Vec<String> {
         .collect()
 }
 
-fn render(g: &Global, a: &Args, exe: &str, interval_s: u64) -> Result<Units> {
+/// The `copy` arguments of the offsite unit: to `offsite`, from the primary repository.
+fn copy_args(offsite: &str, primary: &str, set: &str) -> Vec<String> {
+    ["-r", offsite, "copy", "--from-repo", primary, "--set", set]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn render(
+    g: &Global,
+    a: &Args,
+    exe: &str,
+    interval_s: u64,
+    offsite: Option<&str>,
+) -> Result<Units> {
     let stem = format!("strata-{}", unit_stem(&a.set));
     let env_file = format!("/etc/strata/{}.env", unit_stem(&a.set));
     let args = backup_args(a)?;
@@ -218,7 +241,50 @@ fn render(g: &Global, a: &Args, exe: &str, interval_s: u64) -> Result<Units> {
         one_line(&a.set)
     );
 
-    let crontab = crontab_line(&cron_schedule(interval_s), &env, exe, &args);
+    let mut service = service;
+    let mut crontab = crontab_line(&cron_schedule(interval_s), &env, exe, &args);
+    let copy_service = match offsite {
+        None => None,
+        Some(off) => {
+            let primary = env
+                .iter()
+                .find(|(k, _)| *k == "STRATA_REPOSITORY")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let cargs = copy_args(off, &primary, &a.set);
+            // The primary's passphrase is the source's; the offsite's defaults to it.
+            let mut cenv = env.clone();
+            for (k, v) in &env {
+                match *k {
+                    "STRATA_PASSWORD_FILE" => cenv.push(("STRATA_FROM_PASSWORD_FILE", v.clone())),
+                    "STRATA_PASSWORD_COMMAND" => {
+                        cenv.push(("STRATA_FROM_PASSWORD_COMMAND", v.clone()))
+                    }
+                    _ => {}
+                }
+            }
+            service = service.replacen(
+                "\n\n[Service]",
+                &format!("\nOnSuccess={stem}-copy.service\n\n[Service]"),
+                1,
+            );
+            let copy_cron = crontab_line("", &cenv, exe, &cargs);
+            crontab = format!("{crontab} && {}", copy_cron.trim_start());
+            Some(service_text(
+                &marker,
+                &format!(
+                    "strata offsite copy of set {} to {}",
+                    one_line(&a.set),
+                    one_line(off)
+                ),
+                &cenv,
+                &format!("/etc/strata/{}-copy.env", unit_stem(&a.set)),
+                exe,
+                &cargs,
+                "Started by the backup service on success; copies what the offsite lacks.",
+            ))
+        }
+    };
     let forget_crontab = crontab_line(FORGET_CRON, &env, exe, &forget);
     Ok(Units {
         stem,
@@ -228,6 +294,7 @@ fn render(g: &Global, a: &Args, exe: &str, interval_s: u64) -> Result<Units> {
         forget_service,
         forget_timer,
         forget_crontab,
+        copy_service,
     })
 }
 
@@ -260,7 +327,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let exe = exe
         .to_str()
         .context("the strata binary's path is not UTF-8")?;
-    let u = render(g, a, exe, policy.incr_s)?;
+    let u = render(g, a, exe, policy.incr_s, policy.offsite.as_deref())?;
     let (service_path, timer_path) = match &a.systemd {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -278,6 +345,9 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
                 &u.forget_timer,
                 &a.set,
             )?;
+            if let Some(c) = &u.copy_service {
+                write_unit(&dir.join(format!("{}-copy.service", u.stem)), c, &a.set)?;
+            }
             (Some(s), Some(t))
         }
         None => (None, None),
@@ -290,7 +360,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let mut enable = Vec::new();
     if let Some(dir) = &a.systemd {
         if std::path::absolute(dir).ok().as_deref() != Some(Path::new("/etc/systemd/system")) {
-            let files: Vec<String> = ["", "-forget"]
+            let mut files: Vec<String> = ["", "-forget"]
                 .iter()
                 .flat_map(|x| {
                     ["service", "timer"].map(|ext| {
@@ -298,6 +368,12 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
                     })
                 })
                 .collect();
+            if u.copy_service.is_some() {
+                files.push(shell_word(
+                    &dir.join(format!("{}-copy.service", u.stem))
+                        .to_string_lossy(),
+                ));
+            }
             enable.push(format!("sudo cp {} /etc/systemd/system/", files.join(" ")));
         }
     }
@@ -317,6 +393,12 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
             "environment_file": env_file,
             "enable": enable,
             "crontab": u.crontab,
+            "copy": u.copy_service.as_ref().map(|c| json!({
+                "name": format!("{}-copy.service", u.stem),
+                "path": a.systemd.as_ref().map(|d| d.join(format!("{}-copy.service", u.stem))),
+                "text": c,
+                "offsite": policy.offsite,
+            })),
             "forget": {
                 "service": { "name": format!("{}-forget.service", u.stem), "path": forget_paths("service"), "text": u.forget_service },
                 "timer": { "name": format!("{}-forget.timer", u.stem), "path": forget_paths("timer"), "text": u.forget_timer },
@@ -331,6 +413,11 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
             for p in [forget_paths("service"), forget_paths("timer")].iter().flatten() {
                 println!("wrote {}", p.display());
             }
+            if u.copy_service.is_some() {
+                if let Some(d) = &a.systemd {
+                    println!("wrote {}", d.join(format!("{}-copy.service", u.stem)).display());
+                }
+            }
         }
         _ => println!(
             "# {stem}.service\n{}\n# {stem}.timer\n{}\n# {stem}-forget.service\n{}\n# {stem}-forget.timer\n{}",
@@ -340,6 +427,9 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
             u.forget_timer,
             stem = u.stem
         ),
+    }
+    if let (None, Some(c)) = (&service_path, &u.copy_service) {
+        println!("# {}-copy.service\n{c}", u.stem);
     }
     println!(
         "\nruns `strata backup --level auto` for set {} every {} (incr interval of its {} policy)",
