@@ -72,6 +72,7 @@ fn hostile_snapshot(r: &TestRepo, nodes: Vec<Node>) -> SnapshotId {
         program: "test".into(),
         command: None,
         exit_status: None,
+        original: None,
         summary: Summary::default(),
     };
     SnapshotId(

@@ -55,6 +55,7 @@ pub fn snapshot_json(id: &SnapshotId, s: &Snapshot) -> Value {
         "command": s.command,
         "exit_status": s.exit_status,
         "summary": s.summary,
+        "original": s.original.map(|o| o.to_hex()),
     })
 }
 

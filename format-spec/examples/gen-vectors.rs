@@ -24,7 +24,7 @@
 
 use format_spec::blob::{self, BlobKind, Encoding};
 use format_spec::chunking::{self, Chunker, GEAR_INPUT};
-use format_spec::config::{ChunkerParams, RepoConfig};
+use format_spec::config::{ChunkerParams, DedupKeys, RepoConfig};
 use format_spec::crypto::{self, MasterKey, ObjectKind, SubKeys, NONCE_LEN};
 use format_spec::decode::to_msgpack;
 use format_spec::delta;
@@ -599,6 +599,7 @@ fn default_config() -> RepoConfig {
         chunker: ChunkerParams::DEFAULT,
         pack_size: 16 << 20,
         zstd_level: ZSTD_LEVEL,
+        dedup_keys: None,
     }
 }
 
@@ -669,6 +670,27 @@ fn config(out: &mut Out) {
         ObjectKind::Config,
         &c,
     ));
+
+    // `init --copy-chunker-params`: the blob-ID and chunker keys of another repository
+    // (master key 40 41 … 5f); the encryption key stays this repository's own.
+    let mut shared = c.clone();
+    shared.dedup_keys = Some(DedupKeys::of(&SubKeys::derive(&MasterKey(seq(0x40)))));
+    let mut d = sealed_doc(
+        "config",
+        "dedup-keys",
+        "config",
+        "a config sharing the blob-ID and chunker keys of the repository with master key 40 41 … 5f: \
+         blob IDs are keyed with the key given here, not the one derived from this master key",
+        "ok",
+        ObjectKind::Config,
+        &shared,
+    );
+    let example = b"the same chunk in two repositories";
+    d.hex("example_plaintext", example).hex(
+        "example_blob_id",
+        &shared.sub_keys(&MasterKey(MASTER_KEY)).blob_id(example).0,
+    );
+    out.write(&d);
 
     let mut bad = c.clone();
     bad.chunker.avg = 768 << 10;
@@ -1970,6 +1992,7 @@ fn snapshot_full() -> Snapshot {
         program: "strata 0.1.0".into(),
         command: None,
         exit_status: None,
+        original: None,
         summary: Summary {
             files_new: 3,
             files_changed: 0,
@@ -2014,6 +2037,24 @@ fn snapshots(out: &mut Out) {
         "ok",
         ObjectKind::Snapshot,
         &incr,
+    ));
+
+    // What `strata copy` writes for that incr in another repository: lineage names the
+    // destination's copies, `original` the snapshot copied.
+    let mut copy = incr.clone();
+    copy.parent = Some(SnapshotId(content_name(
+        b"the copy of the previous snapshot",
+    )));
+    copy.base = Some(SnapshotId(content_name(b"the copy of the full")));
+    copy.original = Some(SnapshotId(content_name(b"the snapshot copied")));
+    out.write(&sealed_doc(
+        "snapshot",
+        "copy",
+        "snapshots",
+        "a copy (strata copy) of an incremental: parent and base name the destination's copies, original the snapshot copied",
+        "ok",
+        ObjectKind::Snapshot,
+        &copy,
     ));
 
     let mut bad = full.clone();

@@ -42,13 +42,39 @@ impl std::fmt::Debug for MasterKey {
     }
 }
 
-/// A 32-byte symmetric key derived for one job. Never printed; zeroed on drop.
+/// A 32-byte symmetric key derived for one job. Never printed; zeroed on drop. In
+/// MessagePack (a config's `dedup_keys`) it is `bin8` of length 32, like an ID.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct SubKey(pub [u8; 32]);
 
 impl std::fmt::Debug for SubKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SubKey(..)")
+    }
+}
+
+impl PartialEq for SubKey {
+    /// Compares every byte whatever the first difference (no early exit on key bytes).
+    fn eq(&self, other: &Self) -> bool {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+}
+
+impl Eq for SubKey {}
+
+impl serde::Serialize for SubKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SubKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_bytes(crate::id::Id32Visitor).map(Self)
     }
 }
 

@@ -104,7 +104,8 @@ fn parse_hex32(what: &'static str, s: &str) -> Result<[u8; 32], crate::error::De
     Ok(out)
 }
 
-struct Id32Visitor;
+/// Reads exactly 32 bytes (IDs and keys in MessagePack).
+pub(crate) struct Id32Visitor;
 
 impl<'de> serde::de::Visitor<'de> for Id32Visitor {
     type Value = [u8; 32];

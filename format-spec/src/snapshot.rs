@@ -2,7 +2,9 @@
 //!
 //! A snapshot names the root tree of one backup and its lineage. It is a sealed MessagePack
 //! map (kind `Snapshot`) in `snapshots/<BLAKE3 of the file>`, written only after every pack
-//! and index it needs, so a reader that finds a snapshot finds all of its data.
+//! and index it needs, so a reader that finds a snapshot finds all of its data. A snapshot
+//! written by `copy` names the snapshot it copies in `original`, which is how a rerun
+//! recognises what the destination already holds.
 
 use crate::decode::check_version;
 use crate::error::DecodeError;
@@ -99,6 +101,10 @@ pub struct Snapshot {
     pub exit_status: Option<i32>,
     /// What the backup did.
     pub summary: Summary,
+    /// The snapshot this one is a copy of (`strata copy`), as named in the repository it was
+    /// first written to; a copy of a copy keeps the first one's. Absent for a backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<SnapshotId>,
 }
 
 impl Snapshot {

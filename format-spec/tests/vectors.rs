@@ -401,6 +401,18 @@ fn config(v: &Vector) {
     );
     if let Some(c) = c {
         assert_eq!(c.id, v.repo(), "config ID is the repository ID");
+        let d = v.decoded();
+        if d.contains_key("example_blob_id") {
+            // The config's dedup keys, not the master key's, name blobs.
+            let keys = c.sub_keys(&MasterKey(v.id32("master_key")));
+            let id = keys.blob_id(&as_hex(d, "example_plaintext"));
+            assert_eq!(
+                id.0,
+                as_32(d, "example_blob_id"),
+                "blob ID under the dedup keys"
+            );
+            assert_ne!(keys.blob_id.0, v.keys().blob_id.0);
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::index::{BlobLocation, ChainError, MasterIndex};
 use crate::util::{hostname, now_ns, username};
 use format_spec::blob::{self, BlobKind, Encoding};
-use format_spec::config::{ChunkerParams, RepoConfig};
+use format_spec::config::{ChunkerParams, DedupKeys, RepoConfig};
 use format_spec::crypto::{self, MasterKey, ObjectKind, SubKeys, NONCE_LEN};
 use format_spec::id::{content_name, BlobId, IndexId, KeyId, RepoId};
 use format_spec::index::IndexFile;
@@ -30,6 +30,9 @@ pub struct InitOptions {
     pub pack_size: u32,
     /// zstd level.
     pub zstd_level: i32,
+    /// Blob-ID and chunker keys to share with another repository (`init
+    /// --copy-chunker-params`); `None` derives them from the new master key.
+    pub dedup_keys: Option<DedupKeys>,
 }
 
 impl Default for InitOptions {
@@ -39,6 +42,7 @@ impl Default for InitOptions {
             chunker: ChunkerParams::DEFAULT,
             pack_size: 16 << 20,
             zstd_level: 3,
+            dedup_keys: None,
         }
     }
 }
@@ -112,12 +116,13 @@ impl Repository {
             chunker: opts.chunker,
             pack_size: opts.pack_size,
             zstd_level: opts.zstd_level,
+            dedup_keys: opts.dedup_keys.clone(),
         };
         config.validate().map_err(|e| Error::Usage(e.to_string()))?;
         backend
             .create()
             .map_err(write_err("repository directories".into()))?;
-        let keys = SubKeys::derive(&master);
+        let keys = config.sub_keys(&master);
         let mut repo = Self {
             backend,
             keys,
@@ -199,6 +204,8 @@ impl Repository {
             }
             return Err(Error::WrongPassphrase);
         };
+        // The config opens with the encryption key, which is always the master key's;
+        // the blob-ID and chunker keys may then come from the config (SPEC.md § Keys).
         let keys = SubKeys::derive(&master);
         let bytes = backend
             .read(FileType::Config, "config", limits::MAX_CONFIG_FILE as u64)
@@ -218,6 +225,7 @@ impl Repository {
                 std::io::Error::other("repository ID differs from the key file's"),
             ));
         }
+        let keys = config.sub_keys(&master);
         Ok(Self {
             backend,
             keys,
@@ -710,4 +718,39 @@ fn with_concat<R>(
         }
         Ok(f(&out))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedup_keys_given_at_init_name_blobs_like_the_other_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = test_repository(dir.path());
+        let opts = InitOptions {
+            kdf: Argon2Params {
+                m_kib: limits::ARGON2_MIN_M_KIB,
+                t: limits::ARGON2_MIN_T,
+                p: 1,
+            },
+            dedup_keys: Some(DedupKeys::of(a.keys())),
+            ..InitOptions::default()
+        };
+        let backend = Arc::new(crate::backend::local::LocalBackend::new(
+            dir.path().join("b"),
+        ));
+        Repository::init(backend.clone(), b"other", &opts).unwrap();
+        // Opened again, the keys come from its config.
+        let b = Repository::open(backend, b"other").unwrap();
+        assert_eq!(b.keys().blob_id(b"chunk"), a.keys().blob_id(b"chunk"));
+        assert_eq!(b.keys().chunker, a.keys().chunker);
+        assert_ne!(
+            b.keys().encryption,
+            a.keys().encryption,
+            "its own master key"
+        );
+        assert_ne!(b.id(), a.id());
+        assert!(a.config().dedup_keys.is_none());
+    }
 }

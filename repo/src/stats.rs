@@ -237,6 +237,7 @@ mod tests {
             program: "test".into(),
             command: None,
             exit_status: None,
+            original: None,
             summary: Summary {
                 total_bytes: total,
                 bytes_stored: stored,

@@ -154,6 +154,7 @@ mod tests {
             program: "t".into(),
             command: None,
             exit_status: None,
+            original: None,
             summary: Summary::default(),
         };
         (SnapshotId([hours_ago as u8; 32]), s)

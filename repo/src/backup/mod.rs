@@ -227,6 +227,7 @@ pub fn backup(
         command,
         exit_status,
         summary,
+        original: None,
     };
     let id = if opts.dry_run {
         None

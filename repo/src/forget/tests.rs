@@ -66,6 +66,7 @@ impl Repo {
                 program: "test".into(),
                 command: None,
                 exit_status: None,
+                original: None,
                 summary: Summary::default(),
             },
         ));
