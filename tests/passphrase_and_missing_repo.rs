@@ -90,3 +90,46 @@ fn init_refuses_an_existing_repository() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(before, r.files());
 }
+
+#[test]
+fn init_copy_chunker_params_takes_the_sources_and_needs_its_passphrase() {
+    let src = TestRepo::new();
+    let dir = tempfile::tempdir().unwrap();
+    let dst = TestRepo {
+        repo: dir.path().join("dst"),
+        dir,
+    };
+    let init = |pw: &str| {
+        dst.cmd(&[
+            "init",
+            "--kdf-memory-mib",
+            "16",
+            "--kdf-iterations",
+            "2",
+            "--copy-chunker-params",
+            "--from-repo",
+            src.repo.to_str().unwrap(),
+        ])
+        .env("STRATA_FROM_PASSWORD", pw)
+        .output()
+        .unwrap()
+    };
+    let out = init("wrong");
+    assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("source repository"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dst.repo.exists(), "nothing was created");
+    assert_ok(&init(PASSWORD));
+    let out = dst.run(&["cat", "config"]);
+    assert_ok(&out);
+    let cfg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cfg["dedup_keys_shared"], true);
+    assert_eq!(cfg["chunker"]["avg"], 64 << 10, "the source's chunk sizes");
+    let out = src.run(&["cat", "config"]);
+    let src_cfg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(src_cfg["dedup_keys_shared"], false);
+    assert_ne!(src_cfg["id"], cfg["id"]);
+}

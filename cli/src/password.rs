@@ -15,6 +15,9 @@ pub struct Sources {
     pub file: Option<String>,
     /// A command whose stdout's first line is the passphrase.
     pub command: Option<String>,
+    /// The error when no source is given and there is no terminal (default: the
+    /// repository passphrase's variables and options).
+    pub missing: Option<&'static str>,
 }
 
 fn first_line(bytes: Vec<u8>) -> Vec<u8> {
@@ -59,6 +62,9 @@ pub fn read(src: &Sources, prompt: &str, confirm: bool) -> Result<Vec<u8>> {
             }
         }
         return Ok(p.into_bytes());
+    }
+    if let Some(m) = src.missing {
+        bail!("{m}");
     }
     bail!("no passphrase: set STRATA_PASSWORD, STRATA_PASSWORD_FILE or STRATA_PASSWORD_COMMAND, or use --password-file / --password-command, or run on a terminal")
 }

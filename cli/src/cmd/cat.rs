@@ -54,6 +54,8 @@ pub fn run(g: &Global, c: &CatCommand) -> Result<i32> {
                 "chunker": cfg.chunker,
                 "pack_size": cfg.pack_size,
                 "zstd_level": cfg.zstd_level,
+                // Whether the blob-ID and chunker keys are shared (never the keys themselves).
+                "dedup_keys_shared": cfg.dedup_keys.is_some(),
             })
         }
         CatCommand::Snapshot { id, filter } => {

@@ -20,7 +20,7 @@ impl NewPassword {
         let src = password::Sources {
             env: std::env::var("STRATA_NEW_PASSWORD").ok(),
             file: self.new_password_file.clone(),
-            command: None,
+            ..Default::default()
         };
         password::read(&src, "new passphrase", true)
     }

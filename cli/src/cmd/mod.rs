@@ -86,6 +86,7 @@ pub fn password_sources(g: &Global) -> password::Sources {
         env: std::env::var("STRATA_PASSWORD").ok(),
         file: g.password_file.clone(),
         command: g.password_command.clone(),
+        missing: None,
     }
 }
 
@@ -107,6 +108,52 @@ pub fn open_with(g: &Global, cache: Option<CachePolicy>) -> Result<Arc<Repositor
     }
     let pw = password::read(&password_sources(g), "repository passphrase", false)?;
     Ok(Arc::new(Repository::open(backend, &pw)?))
+}
+
+/// The repository `copy` reads from, and `init --copy-chunker-params` takes its chunker
+/// parameters from: restic's `--from-repo` options, with `STRATA_FROM_*` variables.
+#[derive(clap::Args, Debug, Clone)]
+pub struct FromRepoArgs {
+    /// Source repository: a local directory or `s3://bucket/prefix` (same S3 options as
+    /// `--repo`).
+    #[arg(long = "from-repo", env = "STRATA_FROM_REPOSITORY")]
+    pub from_repo: Option<String>,
+    /// Read the source repository's passphrase from the first line of this file.
+    #[arg(long, env = "STRATA_FROM_PASSWORD_FILE")]
+    pub from_password_file: Option<String>,
+    /// Read the source repository's passphrase from this command's output.
+    #[arg(long, env = "STRATA_FROM_PASSWORD_COMMAND")]
+    pub from_password_command: Option<String>,
+}
+
+/// Opens the source repository of `--from-repo`: exit 10 if missing, 12 on a wrong
+/// passphrase, as for `--repo`, with messages that say it is the source.
+pub fn open_from(g: &Global, a: &FromRepoArgs) -> Result<Arc<Repository>> {
+    let loc = a
+        .from_repo
+        .as_deref()
+        .context("no source repository: use --from-repo or set STRATA_FROM_REPOSITORY")?;
+    let backend = backend_at(g, loc)?;
+    let what = || format!("source repository {}", backend.location());
+    if !Repository::exists(backend.as_ref()).with_context(what)? {
+        return Err(anyhow::Error::new(strata_repo::Error::NoRepository {
+            location: backend.location(),
+        })
+        .context("the source repository (--from-repo) does not exist"));
+    }
+    let sources = password::Sources {
+        env: std::env::var("STRATA_FROM_PASSWORD").ok(),
+        file: a.from_password_file.clone(),
+        command: a.from_password_command.clone(),
+        missing: Some(
+            "no passphrase for the source repository: set STRATA_FROM_PASSWORD, \
+             STRATA_FROM_PASSWORD_FILE or STRATA_FROM_PASSWORD_COMMAND, or use \
+             --from-password-file / --from-password-command, or run on a terminal",
+        ),
+    };
+    let pw = password::read(&sources, "source repository passphrase", false)?;
+    let repo = Repository::open(backend.clone(), &pw).with_context(what)?;
+    Ok(Arc::new(repo))
 }
 
 /// Argon2id cost flags for commands that create key files. The defaults are

@@ -63,6 +63,7 @@ impl<'a> Offsites<'a> {
             env: std::env::var("STRATA_OFFSITE_PASSWORD").ok(),
             file: self.a.offsite_password_file.clone(),
             command: self.a.offsite_password_command.clone(),
+            missing: None,
         };
         if own.env.is_some() || own.file.is_some() || own.command.is_some() {
             own
