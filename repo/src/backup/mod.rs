@@ -27,13 +27,13 @@ use compare::ParentCursor;
 use crossbeam_channel::bounded;
 use format_spec::chunking::Chunker;
 use format_spec::crypto::ObjectKind;
-use format_spec::id::SnapshotId;
+use format_spec::id::{BlobId, SnapshotId};
 use format_spec::index::{IndexFile, IndexPack};
 use format_spec::snapshot::Snapshot;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 pub use level::Requested;
 pub use source::Source;
-use source::{Event, Producer};
+pub use source::{Event, Producer};
 use std::time::Instant;
 
 /// Chunk bytes gathered before a parallel batch runs.
@@ -97,7 +97,7 @@ fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
 }
 
 /// Runs the upload stage: sealed blobs → packs. Returns the packs written.
-fn upload(
+pub(crate) fn upload(
     repo: &Repository,
     rx: crossbeam_channel::Receiver<SealedBlob>,
     dry_run: bool,
@@ -132,6 +132,102 @@ fn upload(
     Ok((packs, stats))
 }
 
+/// How one run of the write pipeline stores what its producer emits.
+pub(crate) struct PipelineRun<'a> {
+    /// The repository's index, loaded after the lock was taken.
+    pub index: &'a MasterIndex,
+    /// Root tree of the snapshot compared with (diff, incr): unchanged files are reused
+    /// from it and changed ones find their delta bases in it.
+    pub parent_tree: Option<BlobId>,
+    /// A `full`: chunks indexed only as deltas are stored again, plain.
+    pub plain_only: bool,
+    /// Look for delta bases in the parent's version of changed files.
+    pub deltas: bool,
+    /// Exclusion globs for a walk of paths.
+    pub excludes: &'a GlobSet,
+    /// Read and count, write nothing.
+    pub dry_run: bool,
+}
+
+/// What a pipeline run stored: packs written but not yet indexed, and the assembled tree.
+pub(crate) struct Stored {
+    /// The packs, for the index file that must name them before any snapshot does.
+    pub packs: Vec<IndexPack>,
+    /// Packs and bytes written.
+    pub stats: PackStats,
+    /// Root tree, counters and warnings.
+    pub finished: Finished,
+}
+
+/// Runs the write pipeline once: `drive` feeds the producer on its own thread (a walk of
+/// paths, a stream, or another repository's snapshot for `copy`); its events are hashed,
+/// deduplicated, sealed and packed. Nothing is indexed yet: see [`commit_index`].
+pub(crate) fn run_pipeline(
+    repo: &Repository,
+    run: &PipelineRun<'_>,
+    progress: &dyn Progress,
+    drive: impl FnOnce(&Producer<'_>) + Send,
+) -> Result<Stored> {
+    let index = run.index;
+    let chunker = Chunker::new(&repo.keys().chunker, repo.config().chunker);
+    let (ev_tx, ev_rx) = bounded::<Event>(EVENT_QUEUE);
+    let gate = ByteGate::new(QUEUE_BYTES);
+    let (pack_tx, pack_rx) = bounded::<SealedBlob>(PACK_QUEUE);
+
+    let (assembled, uploaded) = std::thread::scope(|s| {
+        let producer = Producer {
+            chunker: &chunker,
+            hash_key: &repo.keys().blob_id,
+            excludes: run.excludes,
+            tx: ev_tx,
+            zstd_level: repo.config().zstd_level,
+            parent: run
+                .parent_tree
+                .map(|t| std::cell::RefCell::new(ParentCursor::new(repo, index, &t))),
+            gate: &gate,
+            buf: Default::default(),
+            deltas: run.deltas,
+        };
+        s.spawn(move || drive(&producer));
+        let uploader = s.spawn(|| upload(repo, pack_rx, run.dry_run, progress));
+        let assembled = assemble_all(repo, index, run.plain_only, ev_rx, &gate, pack_tx, progress);
+        // However the assembler ended, a producer waiting for budget must not wait forever.
+        gate.close();
+        let uploaded = uploader
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("upload thread panicked".into())));
+        (assembled, uploaded)
+    });
+    // An upload error is the root cause when both failed (the assembler saw a closed channel).
+    let (packs, stats) = uploaded?;
+    Ok(Stored {
+        packs,
+        stats,
+        finished: assembled?,
+    })
+}
+
+/// Writes the index file naming `packs` (none when there are none), after checking the
+/// lock: an index must be durable before any snapshot names its blobs (SPEC.md § Write
+/// order), and a writer whose lock went stale stops (SPEC.md § Locks).
+pub(crate) fn commit_index(
+    repo: &Repository,
+    packs: Vec<IndexPack>,
+    lock: Option<&Lock>,
+) -> Result<Option<IndexFile>> {
+    if packs.is_empty() {
+        return Ok(None);
+    }
+    lock.map_or(Ok(()), Lock::check_held)?;
+    let file = IndexFile {
+        v: format_spec::index::VERSION,
+        supersedes: vec![],
+        packs,
+    };
+    repo.save(FileType::Index, ObjectKind::Index, &file)?;
+    Ok(Some(file))
+}
+
 /// Backs up a source and writes a snapshot. With `lock` (the caller's shared lock, taken
 /// before this call so the pending notices and index read here are at least as new as it),
 /// the lock is checked before the index and again before the snapshot is written: a
@@ -153,57 +249,31 @@ pub fn backup(
     }
     // Files are compared with the parent; a stream has no metadata to trust, but the
     // parent's version of it still tells changed from new and supplies delta bases.
-    let parent_tree = plan.parent.as_ref().map(|(_, p)| p.tree);
     let read_before = repo.blob_bytes_read();
     let excludes = build_excludes(&opts.excludes)?;
-    let chunker = Chunker::new(&repo.keys().chunker, repo.config().chunker);
-    let (ev_tx, ev_rx) = bounded::<Event>(EVENT_QUEUE);
-    let gate = ByteGate::new(QUEUE_BYTES);
-    let (pack_tx, pack_rx) = bounded::<SealedBlob>(PACK_QUEUE);
+    let run = PipelineRun {
+        index: &index,
+        parent_tree: plan.parent.as_ref().map(|(_, p)| p.tree),
+        plain_only: plan.level == format_spec::snapshot::Level::Full,
+        deltas: opts.deltas,
+        excludes: &excludes,
+        dry_run: opts.dry_run,
+    };
+    let source = &opts.source;
+    let Stored {
+        packs,
+        stats,
+        finished:
+            Finished {
+                tree,
+                mut summary,
+                warnings,
+                deltas,
+            },
+    } = run_pipeline(repo, &run, progress, |p| p.run(source))?;
 
-    let (assembled, uploaded) = std::thread::scope(|s| {
-        let producer = Producer {
-            chunker: &chunker,
-            hash_key: &repo.keys().blob_id,
-            excludes: &excludes,
-            tx: ev_tx,
-            zstd_level: repo.config().zstd_level,
-            parent: parent_tree
-                .map(|t| std::cell::RefCell::new(ParentCursor::new(repo, &index, &t))),
-            gate: &gate,
-            buf: Default::default(),
-            deltas: opts.deltas,
-        };
-        let source = &opts.source;
-        s.spawn(move || producer.run(source));
-        let uploader = s.spawn(|| upload(repo, pack_rx, opts.dry_run, progress));
-        let plain_only = plan.level == format_spec::snapshot::Level::Full;
-        let assembled = assemble_all(repo, &index, plain_only, ev_rx, &gate, pack_tx, progress);
-        // However the assembler ended, a producer waiting for budget must not wait forever.
-        gate.close();
-        let uploaded = uploader
-            .join()
-            .unwrap_or_else(|_| Err(Error::Usage("upload thread panicked".into())));
-        (assembled, uploaded)
-    });
-    // An upload error is the root cause when both failed (the assembler saw a closed channel).
-    let (packs, stats) = uploaded?;
-    let Finished {
-        tree,
-        mut summary,
-        warnings,
-        deltas,
-    } = assembled?;
-
-    if !packs.is_empty() && !opts.dry_run {
-        held()?;
-        // Index before snapshot: a snapshot must never name blobs no index can find.
-        let file = IndexFile {
-            v: format_spec::index::VERSION,
-            supersedes: vec![],
-            packs,
-        };
-        repo.save(FileType::Index, ObjectKind::Index, &file)?;
+    if !opts.dry_run {
+        commit_index(repo, packs, lock)?;
     }
     summary.bytes_stored = stats.bytes;
     summary.duration_ms = started.elapsed().as_millis() as u64;

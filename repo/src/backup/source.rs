@@ -105,7 +105,9 @@ pub struct Producer<'a> {
 }
 
 impl Producer<'_> {
-    fn send(&self, ev: Event) -> bool {
+    /// Sends one event (waiting for budget for a chunk), keeping the parent cursor in step
+    /// with the directories entered and left; false once the receiver hung up.
+    pub(crate) fn send(&self, ev: Event) -> bool {
         if let Event::Chunk(c, _) = &ev {
             if !self.gate.acquire(c.len()) {
                 return false;
@@ -123,7 +125,8 @@ impl Producer<'_> {
     }
 
     /// Streams a reader as chunks plus `FileEnd`; returns false if the receiver hung up.
-    fn stream(
+    /// `reference` is the parent's version of the file (delta bases).
+    pub(crate) fn stream(
         &self,
         reader: impl Read,
         what: &Path,
