@@ -101,6 +101,8 @@ enum Command {
     Check(cmd::check::Args),
     /// Remove data no snapshot needs; repack mostly-unused packs. Backups may run meanwhile.
     Prune(cmd::prune::Args),
+    /// Copy snapshots from another repository (`--from-repo`), with their chains and drills.
+    Copy(cmd::copy::Args),
     /// Repair the repository (`repair index`: rebuild the index from pack headers).
     #[command(subcommand)]
     Repair(cmd::repair::RepairCommand),
@@ -137,6 +139,7 @@ fn main() {
         Command::Check(a) => cmd::check::run(g, a),
         Command::Repair(a) => cmd::repair::run(g, a),
         Command::Prune(a) => cmd::prune::run(g, a),
+        Command::Copy(a) => cmd::copy::run(g, a),
     };
     match result {
         Ok(code) => std::process::exit(code),

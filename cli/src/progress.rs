@@ -27,6 +27,11 @@ impl Bar {
         Self(pb)
     }
 
+    /// Runs `f` (which prints a result line) with the bar hidden meanwhile.
+    pub fn suspend(&self, f: impl FnOnce()) {
+        self.0.suspend(f);
+    }
+
     /// Removes the bar.
     pub fn finish(&self) {
         self.0.finish_and_clear();

@@ -21,6 +21,7 @@
 //! | [`repair`] | `repair index`: the index rebuilt from pack headers |
 //! | [`pending`] | pending notices: packs a prune is about to delete |
 //! | [`prune`] | `prune`: mark, plan, repack, announce, wait, delete |
+//! | [`copy`] | `copy`: snapshots into another repository (blobs as they are, or re-chunked) |
 //! | [`failpoint`] | fault injection for the crash tests (feature `failpoints`) |
 //!
 //! ```no_run
@@ -37,6 +38,7 @@ pub mod backend;
 pub mod backup;
 pub mod blob_cache;
 pub mod check;
+pub mod copy;
 pub mod diff;
 pub mod drill;
 pub mod duration;

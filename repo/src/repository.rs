@@ -427,6 +427,21 @@ impl Repository {
         })
     }
 
+    /// A blob's stored bytes (authenticated, not decoded) and the index entry they were read
+    /// by: what `copy` seals again for another repository without re-encoding. The caller
+    /// decodes and re-hashes them.
+    pub fn read_stored(
+        &self,
+        index: &MasterIndex,
+        id: &BlobId,
+        kind: BlobKind,
+    ) -> Result<(BlobLocation, Vec<u8>)> {
+        let loc = self.locate(index, id, kind)?;
+        let (mut sealed, mut opened) = (Vec::new(), Vec::new());
+        self.read_opened_into(index, id, &loc, &mut sealed, &mut opened)?;
+        Ok((loc, opened))
+    }
+
     /// Reads a blob's sealed bytes into `sealed` and opens them into `opened` (both
     /// replaced, their allocations reused).
     fn read_opened_into(
