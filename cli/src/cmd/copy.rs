@@ -2,11 +2,12 @@
 //! SPEC.md § Copying snapshots. One line per snapshot on stdout as it is handled (copied,
 //! skipped because the destination has it, or refused), or one JSON document.
 
-use super::{open, open_from, FromRepoArgs};
+use super::{open_from, open_with, FromRepoArgs};
 use crate::progress::Bar;
 use crate::{exit_code, output, Global};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
+use strata_repo::backend::cache::CachePolicy;
 use strata_repo::copy::{copy, CopyOptions, CopyReport, CopyStats, Outcome, SnapshotCopy};
 use strata_repo::lock::Lock;
 use strata_repo::snapshots::Filter;
@@ -32,7 +33,9 @@ pub struct Args {
 
 /// Runs `copy`.
 pub fn run(g: &Global, a: &Args) -> Result<i32> {
-    let dst = open(g)?;
+    // Packs cached as a backup caches them: a re-chunked copy decodes delta bases from the
+    // packs of the parent's copy, local after the copy that wrote them.
+    let dst = open_with(g, Some(CachePolicy::Packs))?;
     let src = open_from(g, &a.from)?;
     // Shared locks on both sides: a prune of the source must not delete what is read, and a
     // prune of the destination waits for this copy as for a backup.

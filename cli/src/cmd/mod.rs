@@ -134,7 +134,9 @@ pub fn open_from(g: &Global, a: &FromRepoArgs) -> Result<Arc<Repository>> {
         .from_repo
         .as_deref()
         .context("no source repository: use --from-repo or set STRATA_FROM_REPOSITORY")?;
-    let backend = backend_at(g, loc)?;
+    // Its keys, index and snapshot files through the local cache (a nightly copy from a
+    // remote repository reads them all every time); its packs are read once, not cached.
+    let backend = with_cache(g, backend_at(g, loc)?, Some(CachePolicy::Metadata))?;
     let what = || format!("source repository {}", backend.location());
     if !Repository::exists(backend.as_ref()).with_context(what)? {
         return Err(anyhow::Error::new(strata_repo::Error::NoRepository {
