@@ -36,6 +36,39 @@ pub fn display_path(path: &[Vec<u8>]) -> String {
     s
 }
 
+/// Restore's `--include` paths, split into components. A path is visited when it is under
+/// an include or an ancestor of one (its directory must be created on the way down); none
+/// means everything.
+#[derive(Clone, Debug, Default)]
+pub struct Includes(Vec<Vec<Vec<u8>>>);
+
+impl Includes {
+    /// From paths such as `/etc/ssh` or `etc/ssh`.
+    pub fn new(paths: &[String]) -> Self {
+        Self(
+            paths
+                .iter()
+                .map(|p| {
+                    p.split('/')
+                        .filter(|c| !c.is_empty())
+                        .map(|c| c.as_bytes().to_vec())
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    /// Whether `path` is visited at all, and whether everything under it is wanted.
+    pub fn wanted(&self, path: &[Vec<u8>]) -> (bool, bool) {
+        if self.0.is_empty() {
+            return (true, true);
+        }
+        let under = self.0.iter().any(|inc| path.starts_with(inc));
+        let ancestor = self.0.iter().any(|inc| inc.starts_with(path));
+        (under || ancestor, under)
+    }
+}
+
 /// Loads and validates a tree blob.
 pub fn load_tree(repo: &Repository, index: &MasterIndex, id: &BlobId) -> Result<Tree> {
     let bytes = repo.read_blob(index, id, BlobKind::Tree)?;

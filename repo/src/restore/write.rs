@@ -8,7 +8,7 @@ use super::content::ChunkEntries;
 use super::fetch::{fetch_into, threads, BufPool};
 use super::file_task::{Arrival, FileTask};
 use super::path_guard::{child, create_fifo, create_file, create_symlink, ensure_dir};
-use super::walk::{display_path, load_tree};
+use super::walk::{display_path, load_tree, Includes};
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
 use crate::progress::Progress;
@@ -97,17 +97,10 @@ struct Shared<'a> {
 /// The walker's own state: directories to finish, other counts.
 struct Walker<'s, 'a> {
     shared: &'s Shared<'a>,
-    include: Vec<Vec<Vec<u8>>>,
+    include: Includes,
     /// Directories created, parents first; their metadata is applied last, in reverse.
     dirs: Vec<(PathBuf, Node)>,
     stats: RestoreStats,
-}
-
-fn split(p: &str) -> Vec<Vec<u8>> {
-    p.split('/')
-        .filter(|c| !c.is_empty())
-        .map(|c| c.as_bytes().to_vec())
-        .collect()
 }
 
 /// Restores the tree `root` into `opts.target`.
@@ -144,7 +137,7 @@ pub fn restore(
     };
     let mut walker = Walker {
         shared: &shared,
-        include: opts.include.iter().map(|p| split(p)).collect(),
+        include: Includes::new(&opts.include),
         dirs: Vec::new(),
         stats: RestoreStats::default(),
     };
@@ -181,16 +174,6 @@ pub fn restore(
 }
 
 impl Walker<'_, '_> {
-    /// Whether `path` is wanted: under an include, or an ancestor of one.
-    fn wanted(&self, path: &[Vec<u8>]) -> (bool, bool) {
-        if self.include.is_empty() {
-            return (true, true);
-        }
-        let under = self.include.iter().any(|inc| path.starts_with(inc));
-        let ancestor = self.include.iter().any(|inc| inc.starts_with(path));
-        (under || ancestor, under)
-    }
-
     fn dir(
         &mut self,
         id: &BlobId,
@@ -210,7 +193,7 @@ impl Walker<'_, '_> {
                 return Ok(());
             }
             path.push(node.name.to_vec());
-            let (visit, whole) = self.wanted(path);
+            let (visit, whole) = self.include.wanted(path);
             if visit {
                 let target = child(dir, &node.name)?;
                 if node.kind == NodeKind::Dir || whole {
