@@ -45,6 +45,18 @@ pub enum Error {
         /// What needs it.
         needed_by: String,
     },
+    /// Packs that a restore or dump would read are absent, or not the size the index
+    /// states: a copy of the repository that lags behind its source, or a copy that
+    /// stopped part way. Found before anything was written.
+    #[error(
+        "nothing written: {} needed pack(s) missing or incomplete: {}; a copy that lags? `strata check` names all that is missing",
+        .packs.len(),
+        first_few(.packs)
+    )]
+    MissingPacks {
+        /// Each pack with what is wrong, e.g. `pack 1a2b… (missing)`, sorted by ID.
+        packs: Vec<String>,
+    },
     /// A delta blob names a base that no index holds.
     #[error("delta blob {blob} needs base blob {base}, which is not in any index")]
     MissingBase {
@@ -177,6 +189,23 @@ impl Error {
             cause: Box::new(cause),
         }
     }
+}
+
+/// Items shown in a message before "and N more".
+const SHOWN: usize = 10;
+
+/// The first [`SHOWN`] items, comma-separated, and how many more there are.
+fn first_few(items: &[String]) -> String {
+    let mut s = items
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        s.push_str(&format!(" and {} more", items.len() - SHOWN));
+    }
+    s
 }
 
 impl From<(String, DecodeError)> for Error {

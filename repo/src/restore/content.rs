@@ -121,7 +121,8 @@ pub fn write_content(
     Ok(written)
 }
 
-/// Writes one file of a snapshot to `out` (`strata dump`).
+/// Writes one file of a snapshot to `out` (`strata dump`), after checking that every pack
+/// it reads is there: a consumer such as `psql` must not get half a dump.
 pub fn dump_file(
     repo: &Repository,
     index: &MasterIndex,
@@ -129,6 +130,7 @@ pub fn dump_file(
     path: &str,
     out: &mut dyn Write,
 ) -> Result<u64> {
+    super::preflight::before_dump(repo, index, node, path)?;
     let n = write_content(repo, index, node, path, out, &|_| {})?;
     out.flush().map_err(|cause| Error::RestoreWrite {
         path: "<stdout>".into(),

@@ -8,6 +8,7 @@ use super::content::ChunkEntries;
 use super::fetch::{fetch_into, threads, BufPool};
 use super::file_task::{Arrival, FileTask};
 use super::path_guard::{child, create_fifo, create_file, create_symlink, ensure_dir};
+use super::preflight::{self, KeptTrees};
 use super::walk::{display_path, load_tree, Includes};
 use crate::error::{Error, Result};
 use crate::index::MasterIndex;
@@ -98,6 +99,8 @@ struct Shared<'a> {
 struct Walker<'s, 'a> {
     shared: &'s Shared<'a>,
     include: Includes,
+    /// Trees the pre-flight decoded, taken as the walk reaches them.
+    kept: KeptTrees,
     /// Directories created, parents first; their metadata is applied last, in reverse.
     dirs: Vec<(PathBuf, Node)>,
     stats: RestoreStats,
@@ -119,6 +122,9 @@ pub fn restore(
     opts: &RestoreOptions,
     progress: &dyn Progress,
 ) -> Result<RestoreStats> {
+    let include = Includes::new(&opts.include);
+    // A pack missing from a lagging mirror must stop the restore before its first file.
+    let kept = preflight::before_restore(repo, index, root, &include)?;
     fs::create_dir_all(&opts.target).map_err(|cause| Error::RestoreWrite {
         path: opts.target.clone(),
         cause,
@@ -137,7 +143,8 @@ pub fn restore(
     };
     let mut walker = Walker {
         shared: &shared,
-        include: Includes::new(&opts.include),
+        include,
+        kept,
         dirs: Vec::new(),
         stats: RestoreStats::default(),
     };
@@ -187,7 +194,10 @@ impl Walker<'_, '_> {
                 std::io::Error::other("directories nest deeper than MAX_TREE_DEPTH"),
             ));
         }
-        let tree = load_tree(self.shared.repo, self.shared.index, id)?;
+        let tree = match self.kept.take(id) {
+            Some(tree) => tree,
+            None => load_tree(self.shared.repo, self.shared.index, id)?,
+        };
         for node in tree.nodes {
             if self.shared.aborted() {
                 return Ok(());
