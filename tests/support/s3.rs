@@ -163,7 +163,19 @@ impl S3Server {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("S3 server exited {status}: {}", self.log());
             }
-            if self.curl("GET", "/").as_deref() == Some("200") {
+            // SeaweedFS answers listings before its volumes take writes (and, after a
+            // restart, before they serve reads): ready means an object went in and out.
+            if self.curl("GET", "/").as_deref() == Some("200")
+                && (self.kind != Kind::SeaweedFs
+                    || (matches!(
+                        self.curl("PUT", "/ready-probe").as_deref(),
+                        Some("200" | "409")
+                    ) && self
+                        .curl_body("PUT", "/ready-probe/x", Some(&"probe".repeat(2000)))
+                        .as_deref()
+                        == Some("200")
+                        && self.curl("GET", "/ready-probe/x").as_deref() == Some("200")))
+            {
                 return;
             }
             assert!(
@@ -179,13 +191,28 @@ impl S3Server {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    /// A SigV4-signed request with curl; returns the HTTP status.
+    /// A SigV4-signed request with curl and no body; returns the HTTP status.
     fn curl(&self, method: &str, path: &str) -> Option<String> {
-        let out = Command::new("curl")
-            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method])
-            .args(["--aws-sigv4", "aws:amz:us-east-1:s3", "-H"])
+        self.curl_body(method, path, None)
+    }
+
+    /// A SigV4-signed request with curl; returns the HTTP status.
+    fn curl_body(&self, method: &str, path: &str, body: Option<&str>) -> Option<String> {
+        let mut c = Command::new("curl");
+        c.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method])
+            .args(["--aws-sigv4", "aws:amz:us-east-1:s3", "-H"]);
+        match body {
+            Some(b) => {
+                c.arg("x-amz-content-sha256: UNSIGNED-PAYLOAD")
+                    .arg("--data-binary")
+                    .arg(b);
+            }
             // The SHA-256 of the empty body; some servers require the header.
-            .arg("x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+            None => {
+                c.arg("x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+            }
+        }
+        let out = c
             .arg("--user")
             .arg(format!("{ACCESS_KEY}:{SECRET_KEY}"))
             .arg(format!("{}{path}", self.endpoint))
