@@ -300,12 +300,6 @@ impl Backend for CachedBackend {
         Ok(bytes)
     }
 
-    fn read_range(&self, t: FileType, name: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        self.read_range_into(t, name, offset, len, &mut out)?;
-        Ok(out)
-    }
-
     fn read_range_into(
         &self,
         t: FileType,

@@ -9,7 +9,6 @@ use crate::failpoint;
 use rand::Rng;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// The directories of a repository (`data/` also holds one per first ID byte).
@@ -117,20 +116,6 @@ impl Backend for LocalBackend {
                 format!("grew past the limit of {max}"),
             ));
         }
-        Ok(out)
-    }
-
-    fn read_range(&self, t: FileType, name: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let f = File::open(self.path(t, name)?)?;
-        let size = f.metadata()?.len();
-        if offset.checked_add(len as u64).is_none_or(|end| end > size) {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("range {offset}+{len} past the end ({size} bytes)"),
-            ));
-        }
-        let mut out = vec![0u8; len];
-        f.read_exact_at(&mut out, offset)?;
         Ok(out)
     }
 

@@ -108,7 +108,11 @@ pub trait Backend: Send + Sync {
     /// Reads a whole file, failing with `InvalidData` if it is larger than `max`.
     fn read(&self, t: FileType, name: &str, max: u64) -> io::Result<Vec<u8>>;
     /// Reads `len` bytes at `offset`; fails with `UnexpectedEof` if the file is shorter.
-    fn read_range(&self, t: FileType, name: &str, offset: u64, len: usize) -> io::Result<Vec<u8>>;
+    fn read_range(&self, t: FileType, name: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.read_range_into(t, name, offset, len, &mut out)?;
+        Ok(out)
+    }
     /// [`Self::read_range`] into `out` (replacing its contents), reusing its allocation: the
     /// hot path of restore, where a fresh buffer per blob costs page faults.
     fn read_range_into(
@@ -118,10 +122,7 @@ pub trait Backend: Send + Sync {
         offset: u64,
         len: usize,
         out: &mut Vec<u8>,
-    ) -> io::Result<()> {
-        *out = self.read_range(t, name, offset, len)?;
-        Ok(())
-    }
+    ) -> io::Result<()>;
     /// Size of a file.
     fn size(&self, t: FileType, name: &str) -> io::Result<u64>;
     /// Names and sizes of the files of a type.
