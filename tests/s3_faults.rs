@@ -119,14 +119,11 @@ fn dropped_connections_mean_a_retried_or_a_clean_failure_and_the_next_backup_wor
     assert_ok(&run(&server, &server.endpoint, &["check", "--read-data"]));
 }
 
-#[test]
-fn a_server_killed_mid_backup_leaves_no_snapshot_and_the_next_backup_succeeds() {
-    let mut server = S3Server::seaweedfs();
-    init(&server);
-    // A stream written slowly, so that the server dies while packs are going up.
-    let mut child = strata(
-        &server,
-        &server.endpoint.clone(),
+/// `backup --stdin` of set `big` directly to the server, its stdin a pipe to write to.
+fn stdin_backup(server: &S3Server) -> std::process::Child {
+    strata(
+        server,
+        &server.endpoint,
         &[
             "backup",
             "--stdin",
@@ -140,7 +137,15 @@ fn a_server_killed_mid_backup_leaves_no_snapshot_and_the_next_backup_succeeds() 
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
     .spawn()
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_server_killed_mid_backup_leaves_no_snapshot_and_the_next_backup_succeeds() {
+    let mut server = S3Server::seaweedfs();
+    init(&server);
+    // A stream written slowly, so that the server dies while packs are going up.
+    let mut child = stdin_backup(&server);
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
         for i in 0..40 {
@@ -165,23 +170,7 @@ fn a_server_killed_mid_backup_leaves_no_snapshot_and_the_next_backup_succeeds() 
     );
     server.restart();
     assert_eq!(snapshot_count(&server), 0);
-    let mut again = strata(
-        &server,
-        &server.endpoint.clone(),
-        &[
-            "backup",
-            "--stdin",
-            "--stdin-name",
-            "big.bin",
-            "--set",
-            "big",
-        ],
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let mut again = stdin_backup(&server);
     let data = noise("again", 6_000_000);
     again.stdin.take().unwrap().write_all(&data).unwrap();
     assert_ok(&again.wait_with_output().unwrap());
